@@ -1,0 +1,1 @@
+pub mod value; pub use value::{Facts, Value};

@@ -1,0 +1,383 @@
+//! The engine. It owns virtual time, the event queue, the network, crashes and
+//! restarts, and the trace. Models are sans-IO state machines: their handlers
+//! push effects into a [`Ctx`], and only the engine applies them.
+
+use super::network::{Fate, LossReason, Network, NodeId};
+use super::rng::Stream;
+use super::time::Time;
+use super::trace::{Entry, Event, Label, MsgId, TimerId};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap};
+
+/// What a node may keep across a crash: written through with [`Ctx::persist`]
+/// and handed to [`Model::recover`] after a restart.
+pub type Durable = BTreeMap<String, String>;
+
+pub trait Model {
+    type Msg: Clone;
+    type Node;
+    /// What the model records about the run, to compute facts from.
+    type Obs;
+
+    fn node_names(&self) -> Vec<String>;
+    fn start(&self, node: NodeId, ctx: &mut Ctx<Self>) -> Self::Node;
+    fn on_message(&self, state: &mut Self::Node, from: NodeId, msg: Self::Msg, ctx: &mut Ctx<Self>);
+    fn on_timer(&self, state: &mut Self::Node, tag: u64, ctx: &mut Ctx<Self>);
+    /// Builds a restarted node from what it declared durable, and nothing else.
+    fn recover(&self, node: NodeId, durable: &Durable, ctx: &mut Ctx<Self>) -> Self::Node;
+    /// How long a crashed node takes to come back by itself, if it does.
+    fn reboot_after(&self, _node: NodeId) -> Option<Time> {
+        None
+    }
+    /// How a message reads in the trace.
+    fn label(&self, msg: &Self::Msg) -> Label;
+    /// How a timer reads in the trace, and the detail level that shows it.
+    fn timer_label(&self, tag: u64) -> (u8, Label);
+}
+
+pub enum Effect<M: Model + ?Sized> {
+    Send { to: NodeId, msg: M::Msg },
+    SetTimer { id: TimerId, after: Time, tag: u64 },
+    CancelTimer(TimerId),
+    Persist { key: String, value: String },
+    Observe(M::Obs),
+    Note { level: u8, outcome: bool, label: Label },
+    Call(Label),
+    Return(Label),
+}
+
+/// The handle a handler writes its effects into.
+pub struct Ctx<'a, M: Model + ?Sized> {
+    pub now: Time,
+    pub me: NodeId,
+    pub rng: &'a mut Stream,
+    next_timer: &'a mut TimerId,
+    effects: Vec<Effect<M>>,
+}
+
+impl<M: Model + ?Sized> Ctx<'_, M> {
+    pub fn send(&mut self, to: NodeId, msg: M::Msg) {
+        self.effects.push(Effect::Send { to, msg });
+    }
+    pub fn set_timer(&mut self, after: Time, tag: u64) -> TimerId {
+        let id = *self.next_timer;
+        *self.next_timer += 1;
+        self.effects.push(Effect::SetTimer { id, after, tag });
+        id
+    }
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        self.effects.push(Effect::CancelTimer(id));
+    }
+    pub fn persist(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.effects.push(Effect::Persist {
+            key: key.into(),
+            value: value.into(),
+        });
+    }
+    pub fn observe(&mut self, obs: M::Obs) {
+        self.effects.push(Effect::Observe(obs));
+    }
+    pub fn note(&mut self, level: u8, label: Label) {
+        self.effects.push(Effect::Note { level, outcome: false, label });
+    }
+    /// A note that is itself an answer: question mode leaves it out.
+    pub fn outcome(&mut self, level: u8, label: Label) {
+        self.effects.push(Effect::Note { level, outcome: true, label });
+    }
+    pub fn call(&mut self, label: Label) {
+        self.effects.push(Effect::Call(label));
+    }
+    pub fn ret(&mut self, label: Label) {
+        self.effects.push(Effect::Return(label));
+    }
+    pub fn effects(&self) -> &[Effect<M>] {
+        &self.effects
+    }
+}
+
+/// A crash or restart scheduled by the lab or injected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeFault {
+    Crash { node: NodeId, at: Time },
+    Restart { node: NodeId, at: Time },
+}
+
+enum Pending<Msg> {
+    Start(NodeId),
+    Deliver { from: NodeId, to: NodeId, id: MsgId, copy: u8, msg: Msg },
+    Timer { node: NodeId, id: TimerId, tag: u64, incarnation: u32 },
+    Crash(NodeId),
+    Restart(NodeId),
+    Partition { index: usize, begin: bool },
+}
+
+struct Queued<Msg> {
+    time: Time,
+    seq: u64,
+    what: Pending<Msg>,
+}
+
+impl<Msg> PartialEq for Queued<Msg> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl<Msg> Eq for Queued<Msg> {}
+impl<Msg> PartialOrd for Queued<Msg> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<Msg> Ord for Queued<Msg> {
+    // Reversed: BinaryHeap is a max-heap and we want the earliest (time, seq).
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// Counters every run keeps, traced or not.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub events: u64,
+    pub messages: u64,
+}
+
+pub struct Run<M: Model> {
+    pub trace: Vec<Entry<M::Msg>>,
+    pub observations: Vec<(Time, NodeId, M::Obs)>,
+    pub nodes: Vec<Option<M::Node>>,
+    pub durable: Vec<Durable>,
+    pub end: Time,
+    pub stats: Stats,
+}
+
+pub struct World<'m, M: Model> {
+    model: &'m M,
+    pub network: Network,
+    seed: u64,
+    names: Vec<String>,
+    now: Time,
+    seq: u64,
+    next_msg: MsgId,
+    next_timer: TimerId,
+    queue: BinaryHeap<Queued<M::Msg>>,
+    nodes: Vec<Option<M::Node>>,
+    incarnation: Vec<u32>,
+    armed: Vec<bool>,
+    node_rng: Vec<Stream>,
+    durable: Vec<Durable>,
+    trace: Vec<Entry<M::Msg>>,
+    observations: Vec<(Time, NodeId, M::Obs)>,
+    record: bool,
+    stats: Stats,
+}
+
+impl<'m, M: Model> World<'m, M> {
+    pub fn new(model: &'m M, seed: u64, network: Network) -> World<'m, M> {
+        let names = model.node_names();
+        let n = names.len();
+        World {
+            model,
+            network,
+            seed,
+            now: 0,
+            seq: 0,
+            next_msg: 1,
+            next_timer: 0,
+            queue: BinaryHeap::new(),
+            nodes: (0..n).map(|_| None).collect(),
+            incarnation: vec![0; n],
+            armed: Vec::new(),
+            node_rng: names.iter().map(|name| Stream::new(seed, &format!("node:{name}"))).collect(),
+            durable: vec![Durable::new(); n],
+            trace: Vec::new(),
+            observations: Vec::new(),
+            record: true,
+            stats: Stats::default(),
+            names,
+        }
+    }
+
+    /// Turns the trace off, for benchmarks that only count events.
+    pub fn without_trace(mut self) -> Self {
+        self.record = false;
+        self
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    fn push(&mut self, time: Time, what: Pending<M::Msg>) {
+        self.seq += 1;
+        self.queue.push(Queued { time, seq: self.seq, what });
+    }
+
+    fn log(&mut self, event: Event<M::Msg>) {
+        if self.record {
+            self.trace.push(Entry { time: self.now, event });
+        }
+    }
+
+    pub fn schedule(&mut self, fault: &NodeFault) {
+        match *fault {
+            NodeFault::Crash { node, at } => self.push(at, Pending::Crash(node)),
+            NodeFault::Restart { node, at } => self.push(at, Pending::Restart(node)),
+        }
+    }
+
+    /// Runs every event up to and including `until`, then returns the run.
+    pub fn run(mut self, until: Time) -> Run<M> {
+        for node in 0..self.names.len() {
+            self.push(0, Pending::Start(node));
+        }
+        let windows: Vec<(Time, Time)> =
+            self.network.partitions.iter().map(|p| (p.at, p.until)).collect();
+        for (index, (at, end)) in windows.into_iter().enumerate() {
+            self.push(at, Pending::Partition { index, begin: true });
+            self.push(end, Pending::Partition { index, begin: false });
+        }
+        while let Some(item) = self.queue.pop() {
+            if item.time > until {
+                break;
+            }
+            self.now = item.time;
+            self.stats.events += 1;
+            self.step(item.what);
+        }
+        Run {
+            trace: self.trace,
+            observations: self.observations,
+            nodes: self.nodes,
+            durable: self.durable,
+            end: self.now,
+            stats: self.stats,
+        }
+    }
+
+    fn step(&mut self, what: Pending<M::Msg>) {
+        match what {
+            Pending::Start(node) => {
+                let model = self.model;
+                let state = self.handle(node, |ctx| model.start(node, ctx));
+                self.nodes[node] = Some(state);
+            }
+            Pending::Deliver { from, to, id, copy, msg } => {
+                if self.nodes[to].is_none() {
+                    self.log(Event::DropAtDown { from, to, id, copy, msg });
+                    return;
+                }
+                if self.record {
+                    self.log(Event::Deliver { from, to, id, copy, msg: msg.clone() });
+                }
+                self.with_node(to, |model, state, ctx| model.on_message(state, from, msg, ctx));
+            }
+            Pending::Timer { node, id, tag, incarnation } => {
+                let live = self.incarnation[node] == incarnation && self.nodes[node].is_some();
+                let armed = self.armed.get(id as usize).copied().unwrap_or(false);
+                if !live || !armed {
+                    return;
+                }
+                self.armed[id as usize] = false;
+                if self.record {
+                    let (level, label) = self.model.timer_label(tag);
+                    self.log(Event::Timer { node, id, level, label });
+                }
+                self.with_node(node, |model, state, ctx| model.on_timer(state, tag, ctx));
+            }
+            Pending::Crash(node) => {
+                if self.nodes[node].is_none() {
+                    return;
+                }
+                self.nodes[node] = None;
+                self.incarnation[node] += 1;
+                self.log(Event::Crash { node });
+                if let Some(after) = self.model.reboot_after(node) {
+                    self.push(self.now + after, Pending::Restart(node));
+                }
+            }
+            Pending::Restart(node) => {
+                if self.nodes[node].is_some() {
+                    return;
+                }
+                self.log(Event::Restart { node });
+                let model = self.model;
+                let durable = self.durable[node].clone();
+                let state = self.handle(node, |ctx| model.recover(node, &durable, ctx));
+                self.nodes[node] = Some(state);
+            }
+            Pending::Partition { index, begin } => self.log(Event::Partition { index, begin }),
+        }
+    }
+
+    fn with_node(&mut self, node: NodeId, f: impl FnOnce(&M, &mut M::Node, &mut Ctx<M>)) {
+        let Some(mut state) = self.nodes[node].take() else {
+            return;
+        };
+        let model = self.model;
+        self.handle(node, |ctx| f(model, &mut state, ctx));
+        self.nodes[node] = Some(state);
+    }
+
+    /// Runs one handler against a fresh context, then applies its effects in
+    /// the order it pushed them.
+    fn handle<R>(&mut self, node: NodeId, f: impl FnOnce(&mut Ctx<M>) -> R) -> R {
+        let mut ctx = Ctx {
+            now: self.now,
+            me: node,
+            rng: &mut self.node_rng[node],
+            next_timer: &mut self.next_timer,
+            effects: Vec::new(),
+        };
+        let result = f(&mut ctx);
+        let effects = std::mem::take(&mut ctx.effects);
+        for effect in effects {
+            self.apply(node, effect);
+        }
+        result
+    }
+
+    fn apply(&mut self, node: NodeId, effect: Effect<M>) {
+        match effect {
+            Effect::Send { to, msg } => {
+                let id = self.next_msg;
+                self.next_msg += 1;
+                self.stats.messages += 1;
+                let fate = self.network.transmit(node, to, self.now);
+                if self.record {
+                    self.log(Event::Send { from: node, to, id, msg: msg.clone(), fate });
+                }
+                let deliver = |copy, msg| Pending::Deliver { from: node, to, id, copy, msg };
+                match fate {
+                    Fate::Lost(LossReason::Dropped) | Fate::Lost(LossReason::Partitioned) => {}
+                    Fate::Delivered { delay } => self.push(self.now + delay, deliver(0, msg)),
+                    Fate::Duplicated { delay, copy_delay } => {
+                        self.push(self.now + delay, deliver(0, msg.clone()));
+                        self.push(self.now + copy_delay, deliver(1, msg));
+                    }
+                }
+            }
+            Effect::SetTimer { id, after, tag } => {
+                let slot = id as usize;
+                if self.armed.len() <= slot {
+                    self.armed.resize(slot + 1, false);
+                }
+                self.armed[slot] = true;
+                let incarnation = self.incarnation[node];
+                self.push(self.now + after, Pending::Timer { node, id, tag, incarnation });
+            }
+            Effect::CancelTimer(id) => {
+                if let Some(flag) = self.armed.get_mut(id as usize) {
+                    *flag = false;
+                }
+            }
+            Effect::Persist { key, value } => {
+                self.durable[node].insert(key, value);
+            }
+            Effect::Observe(obs) => self.observations.push((self.now, node, obs)),
+            Effect::Note { level, outcome, label } => self.log(Event::Note { node, level, outcome, label }),
+            Effect::Call(label) => self.log(Event::Call { node, label }),
+            Effect::Return(label) => self.log(Event::Return { node, label }),
+        }
+    }
+}
