@@ -1,0 +1,417 @@
+//! Labs: the file format (strict, positioned errors), resolving a lab by
+//! number, slug or path, and turning a lab plus seed and injected faults into
+//! a scenario.
+
+pub mod catalog;
+pub mod diag;
+pub mod faults;
+pub mod schema;
+
+pub use catalog::{resolve, Source};
+pub use diag::Diag;
+pub use faults::FaultDef;
+pub use schema::LabKind;
+
+use crate::models::{datagram, reliable, rpc, ModelConfig, Scenario, MODEL_NAMES};
+use crate::questions::{Expr, ExprOp, Kind, Question};
+use crate::sim::{LinkConfig, NodeId, Time, SEC};
+use schema::*;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeSet;
+use toml::Spanned;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lab {
+    pub number: u32,
+    pub slug: String,
+    pub title: String,
+    pub kind: LabKind,
+    pub seed: u64,
+    pub intro: String,
+    pub duration: Time,
+    pub model: ModelConfig,
+    pub link: LinkConfig,
+    pub links: Vec<((NodeId, NodeId), LinkConfig)>,
+    pub faults: Vec<FaultDef>,
+    pub questions: Vec<Question>,
+    /// Where it came from, as errors and hints name it.
+    pub file: String,
+    /// True when it came from the built-in catalogue (so `run 2` finds it).
+    pub builtin: bool,
+}
+
+/// Extra faults for one run, from `inject` flags or a plan file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Injection {
+    pub drop: Option<f64>,
+    pub duplicate: Option<f64>,
+    pub latency: Option<crate::sim::Latency>,
+    pub faults: Vec<FaultDef>,
+}
+
+impl Injection {
+    pub fn is_empty(&self) -> bool {
+        *self == Injection::default()
+    }
+
+    pub fn describe(&self, names: &[String]) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(p) = self.drop {
+            out.push(format!("drop {p} (all links)"));
+        }
+        if let Some(p) = self.duplicate {
+            out.push(format!("duplicate {p} (all links)"));
+        }
+        if let Some(l) = self.latency {
+            out.push(format!("latency {} (all links)", l.describe()));
+        }
+        out.extend(self.faults.iter().map(|f| f.describe(names)));
+        out
+    }
+}
+
+impl Lab {
+    /// `02-retry`.
+    pub fn code(&self) -> String {
+        format!("{:02}-{}", self.number, self.slug)
+    }
+
+    /// How to name this lab on the command line.
+    pub fn cli_name(&self) -> String {
+        if self.builtin {
+            self.number.to_string()
+        } else {
+            self.file.clone()
+        }
+    }
+
+    pub fn node_names(&self) -> Vec<String> {
+        self.model.node_names()
+    }
+
+    pub fn scenario(&self, seed: u64, inj: &Injection) -> Scenario {
+        let patch = |c: &LinkConfig| {
+            let mut c = c.clone();
+            if let Some(p) = inj.drop {
+                c.drop = p;
+            }
+            if let Some(p) = inj.duplicate {
+                c.duplicate = p;
+            }
+            if let Some(l) = inj.latency {
+                c.latency = l;
+            }
+            c
+        };
+        let faults: Vec<&FaultDef> = self.faults.iter().chain(&inj.faults).collect();
+        Scenario {
+            seed,
+            model: self.model.clone(),
+            link: patch(&self.link),
+            links: self.links.iter().map(|(k, c)| (*k, patch(c))).collect(),
+            partitions: faults.iter().filter_map(|f| f.partition()).collect(),
+            node_faults: faults.iter().filter_map(|f| f.node_fault()).collect(),
+            until: self.duration,
+        }
+    }
+}
+
+/// A finished run with every question answered.
+pub struct Solved {
+    pub scenario: Scenario,
+    pub outcome: crate::models::Outcome,
+    pub answers: Vec<(Question, crate::questions::Value)>,
+}
+
+impl Lab {
+    /// Runs the lab and answers every question from the run. An error here
+    /// means the lab's own questions do not fit its model's facts.
+    pub fn solve(&self, seed: u64, inj: &Injection) -> Result<Solved, String> {
+        let scenario = self.scenario(seed, inj);
+        let outcome = crate::models::run(&scenario);
+        let answers = self
+            .questions
+            .iter()
+            .map(|q| q.expected(&outcome.facts).map(|v| (q.clone(), v)).map_err(|e| format!("{}: {e}", self.file)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Solved { scenario, outcome, answers })
+    }
+}
+
+/// Loads and validates a lab from its text. `file` names it in errors.
+pub fn load_str(text: &str, file: &str) -> Result<Lab, Diag> {
+    let probe: Probe = toml::from_str(text).map_err(|e| Diag::from_toml(file, text, &e))?;
+    let name = probe
+        .model
+        .and_then(|m| m.name)
+        .ok_or_else(|| Diag::whole_file(file, format!("missing [model] table with a `name` (one of {})", MODEL_NAMES.join(", "))))?;
+    let ctx = Loader { file, text };
+    match name.get_ref().as_str() {
+        "datagram" => ctx.load::<DatagramSection>(|c, m| c.datagram(m)),
+        "reliable" => ctx.load::<ReliableSection>(|c, m| c.reliable(m)),
+        "rpc" => ctx.load::<RpcSection>(|c, m| c.rpc(m)),
+        other => {
+            let hint = diag::suggest(other, MODEL_NAMES.iter().copied())
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            Err(ctx.err(&name, format!("unknown model `{other}`; {hint}models are {}", MODEL_NAMES.join(", "))))
+        }
+    }
+}
+
+/// Loads an injection plan file against a lab.
+pub fn load_plan(text: &str, file: &str, lab: &Lab) -> Result<Injection, Diag> {
+    let plan: PlanFile = toml::from_str(text).map_err(|e| Diag::from_toml(file, text, &e))?;
+    let ctx = Loader { file, text };
+    let names = lab.node_names();
+    let faults = plan.fault.iter().map(|f| ctx.fault(f, &names)).collect::<Result<_, _>>()?;
+    Ok(Injection {
+        drop: plan.drop.map(|p| p.0),
+        duplicate: plan.duplicate.map(|p| p.0),
+        latency: plan.latency.map(|l| l.0),
+        faults,
+    })
+}
+
+struct Loader<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Loader<'_> {
+    fn err<T>(&self, at: &Spanned<T>, message: impl Into<String>) -> Diag {
+        Diag::at(self.file, self.text, Some(at.span()), message)
+    }
+
+    fn load<P: DeserializeOwned>(&self, model: impl Fn(&Self, &P) -> Result<ModelConfig, Diag>) -> Result<Lab, Diag> {
+        let f: LabFile<P> = toml::from_str(self.text).map_err(|e| Diag::from_toml(self.file, self.text, &e))?;
+        let model = model(self, &f.model)?;
+        self.finish(f, model)
+    }
+
+    fn positive(&self, v: &Spanned<u32>, what: &str, max: u32) -> Result<u32, Diag> {
+        let n = *v.get_ref();
+        if n == 0 || n > max {
+            return Err(self.err(v, format!("{what} must be from 1 to {max}, not {n}")));
+        }
+        Ok(n)
+    }
+
+    fn datagram(&self, m: &DatagramSection) -> Result<ModelConfig, Diag> {
+        Ok(ModelConfig::Datagram(datagram::Params {
+            messages: self.positive(&m.messages, "messages", 1000)?,
+            interval: m.interval.0,
+        }))
+    }
+
+    fn reliable(&self, m: &ReliableSection) -> Result<ModelConfig, Diag> {
+        let backoff = match &m.backoff {
+            Some(b) if !(1.0..=10.0).contains(b.get_ref()) => {
+                return Err(self.err(b, format!("backoff must be from 1 (no backoff) to 10, not {}", b.get_ref())))
+            }
+            Some(b) => *b.get_ref(),
+            None => 1.0,
+        };
+        if m.timeout.get_ref().0 == 0 {
+            return Err(self.err(&m.timeout, "timeout must be longer than 0ms"));
+        }
+        if *m.max_retries.get_ref() > 100 {
+            return Err(self.err(&m.max_retries, "max_retries must be at most 100"));
+        }
+        Ok(ModelConfig::Reliable(reliable::Params {
+            messages: self.positive(&m.messages, "messages", 1000)?,
+            timeout: m.timeout.get_ref().0,
+            max_retries: *m.max_retries.get_ref(),
+            backoff,
+        }))
+    }
+
+    fn rpc(&self, m: &RpcSection) -> Result<ModelConfig, Diag> {
+        let ops = m
+            .calls
+            .get_ref()
+            .iter()
+            .map(|c| rpc::Op::parse(c.get_ref()).map_err(|e| self.err(c, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if ops.is_empty() || ops.len() > 1000 {
+            return Err(self.err(&m.calls, "calls must list from 1 to 1000 operations"));
+        }
+        let semantics = rpc::Semantics::parse(m.semantics.get_ref()).ok_or_else(|| {
+            self.err(&m.semantics, format!("unknown semantics `{}`: use {}", m.semantics.get_ref(), rpc::Semantics::ACCEPTED))
+        })?;
+        if m.timeout.get_ref().0 == 0 {
+            return Err(self.err(&m.timeout, "timeout must be longer than 0ms"));
+        }
+        if *m.max_retries.get_ref() > 100 {
+            return Err(self.err(&m.max_retries, "max_retries must be at most 100"));
+        }
+        Ok(ModelConfig::Rpc(rpc::Params {
+            ops,
+            semantics,
+            durable_table: m.durable_table,
+            timeout: m.timeout.get_ref().0,
+            max_retries: *m.max_retries.get_ref(),
+            work: m.work.0,
+            working_ack: m.working_ack,
+            reboot: m.reboot.map_or(50_000, |d| d.0),
+        }))
+    }
+
+    fn node(&self, name: &Spanned<String>, names: &[String]) -> Result<NodeId, Diag> {
+        faults::node_id(names, name.get_ref()).map_err(|e| self.err(name, e))
+    }
+
+    fn fault(&self, f: &FaultSection, names: &[String]) -> Result<FaultDef, Diag> {
+        let at = f.at.get_ref().0;
+        let kinds = [f.crash.is_some(), f.restart.is_some(), f.partition.is_some()];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            return Err(self.err(&f.at, "a [[fault]] needs exactly one of `crash = \"node\"`, `restart = \"node\"` or `partition = [[\"a\"], [\"b\"]]`"));
+        }
+        if let Some(until) = &f.until {
+            if f.partition.is_none() {
+                return Err(self.err(until, "`until` belongs to partitions; a crash lasts until a `restart` fault (or the model's reboot)"));
+            }
+        }
+        if f.oneway.is_some() && f.partition.is_none() {
+            return Err(self.err(&f.at, "`oneway` belongs to partitions"));
+        }
+        if let Some(n) = &f.crash {
+            return Ok(FaultDef::Crash { node: self.node(n, names)?, at });
+        }
+        if let Some(n) = &f.restart {
+            return Ok(FaultDef::Restart { node: self.node(n, names)?, at });
+        }
+        let Some(groups) = &f.partition else { unreachable!("checked above") };
+        let [left, right] = groups.get_ref().as_slice() else {
+            return Err(self.err(groups, "a partition has exactly two sides: partition = [[\"a\"], [\"b\", \"c\"]]"));
+        };
+        let side = |g: &Vec<Spanned<String>>| -> Result<Vec<NodeId>, Diag> {
+            if g.is_empty() {
+                return Err(self.err(groups, "one side of the partition is empty"));
+            }
+            g.iter().map(|n| self.node(n, names)).collect()
+        };
+        let (from, to) = (side(left)?, side(right)?);
+        if let Some(n) = from.iter().find(|n| to.contains(n)) {
+            return Err(self.err(groups, format!("node `{}` is on both sides of the partition", names[*n])));
+        }
+        let Some(until) = &f.until else {
+            return Err(self.err(&f.at, "a partition needs `until`, when it heals"));
+        };
+        if until.get_ref().0 <= at {
+            return Err(self.err(until, format!("the partition heals at {} but starts at {}: `until` must come after `at`", until.get_ref(), f.at.get_ref())));
+        }
+        Ok(FaultDef::Partition { from, to, two_way: !f.oneway.unwrap_or(false), at, until: until.get_ref().0 })
+    }
+
+    fn link(&self, base: &LinkConfig, l: &Option<LatencySpec>, drop: Option<Prob>, dup: Option<Prob>) -> LinkConfig {
+        LinkConfig {
+            latency: l.map_or(base.latency, |l| l.0),
+            drop: drop.map_or(base.drop, |p| p.0),
+            duplicate: dup.map_or(base.duplicate, |p| p.0),
+        }
+    }
+
+    fn question(&self, q: &QuestionSection, facts: &[&str]) -> Result<Question, Diag> {
+        let kind = match q.kind.get_ref().as_str() {
+            "number" => Kind::Number { tolerance: q.tolerance.unwrap_or(0.0) },
+            "text" => Kind::Text,
+            "list" => Kind::List,
+            "set" => Kind::Set,
+            "yesno" => Kind::YesNo,
+            other => {
+                let hint = diag::suggest(other, ["number", "text", "list", "set", "yesno"])
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                return Err(self.err(&q.kind, format!("unknown question kind `{other}`; {hint}kinds are {}", Kind::ACCEPTED)));
+            }
+        };
+        if q.tolerance.is_some_and(|t| !matches!(kind, Kind::Number { .. }) || t < 0.0) {
+            return Err(self.err(&q.kind, "`tolerance` is for number questions, and cannot be negative"));
+        }
+        if q.partial && !matches!(kind, Kind::List | Kind::Set) {
+            return Err(self.err(&q.kind, "`partial` credit is for list and set questions"));
+        }
+        let e = q.answer.get_ref();
+        let fact = e.fact.get_ref();
+        if !facts.contains(&fact.as_str()) {
+            let hint = diag::suggest(fact, facts.iter().copied()).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+            return Err(self.err(&e.fact, format!("this model has no fact `{fact}`; {hint}its facts are {}", facts.join(", "))));
+        }
+        let op = match &e.op {
+            Some(op) => Some(ExprOp::parse(op.get_ref()).ok_or_else(|| {
+                self.err(op, format!("unknown op `{}`: use one of {}", op.get_ref(), ExprOp::NAMES.join(", ")))
+            })?),
+            None => None,
+        };
+        let key = e.key.as_ref().map(|k| match k {
+            KeySection::Name(s) => s.clone(),
+            KeySection::Position(n) => n.to_string(),
+        });
+        Ok(Question {
+            id: q.id.get_ref().clone(),
+            ask: q.ask.trim().to_string(),
+            kind,
+            answer: Expr { fact: fact.clone(), key, op },
+            points: q.points,
+            partial: q.partial,
+        })
+    }
+
+    fn finish<P>(&self, f: LabFile<P>, model: ModelConfig) -> Result<Lab, Diag> {
+        let names = model.node_names();
+        let slug = f.slug.get_ref();
+        if slug.is_empty() || !slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(self.err(&f.slug, "a slug is lowercase letters, digits and dashes, such as \"lost-messages\""));
+        }
+        if *f.number.get_ref() > 99 {
+            return Err(self.err(&f.number, "lab numbers run from 0 to 99"));
+        }
+        let net = &f.network;
+        let default = LinkConfig::default();
+        let link = self.link(&default, &net.latency, net.drop, net.duplicate);
+        let mut links = Vec::new();
+        for l in &net.link {
+            let key = (self.node(&l.from, &names)?, self.node(&l.to, &names)?);
+            if key.0 == key.1 {
+                return Err(self.err(&l.to, "a link joins two different nodes"));
+            }
+            links.push((key, self.link(&link, &l.latency, l.drop, l.duplicate)));
+        }
+        let faults = f.fault.iter().map(|x| self.fault(x, &names)).collect::<Result<Vec<_>, _>>()?;
+        let facts = model.fact_names();
+        let mut seen = BTreeSet::new();
+        let mut questions = Vec::new();
+        for q in &f.question {
+            if !seen.insert(q.id.get_ref().clone()) {
+                return Err(self.err(&q.id, format!("question id `{}` is used twice", q.id.get_ref())));
+            }
+            let id = q.id.get_ref();
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                return Err(self.err(&q.id, "a question id is letters, digits, `_` and `-`, such as \"q1\""));
+            }
+            questions.push(self.question(q, facts)?);
+        }
+        let duration = match &f.duration {
+            Some(d) if d.get_ref().0 == 0 => return Err(self.err(d, "duration must be longer than 0ms")),
+            Some(d) => d.get_ref().0,
+            None => 60 * SEC,
+        };
+        Ok(Lab {
+            number: *f.number.get_ref(),
+            slug: slug.clone(),
+            title: f.title,
+            kind: f.kind,
+            seed: f.seed,
+            intro: f.intro.trim().to_string(),
+            duration,
+            model,
+            link,
+            links,
+            faults,
+            questions,
+            file: self.file.to_string(),
+            builtin: false,
+        })
+    }
+}

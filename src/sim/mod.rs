@@ -9,6 +9,6 @@ pub mod world;
 
 pub use network::{Fate, Latency, LinkConfig, LossReason, Network, NodeId, Partition};
 pub use rng::Stream;
-pub use time::{fmt_time, parse_duration, Dur, Time, MS, SEC, US};
+pub use time::{fmt_time, parse_duration, Dur, Time, DURATION_HELP, MS, SEC, US};
 pub use trace::{plain, secret, shown, Entry, Event, Label, MsgId, Seg, TimerId};
 pub use world::{Ctx, Durable, Effect, Model, NodeFault, Run, Stats, World};

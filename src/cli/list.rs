@@ -1,0 +1,20 @@
+use crate::lab::catalog;
+use crate::output::emit;
+use comfy_table::{presets::NOTHING, Table};
+
+pub fn list() -> anyhow::Result<u8> {
+    let mut t = Table::new();
+    t.load_preset(NOTHING);
+    t.set_header(vec!["lab", "slug", "title", "kind", "questions"]);
+    for lab in catalog::all()? {
+        t.add_row(vec![
+            format!("{:02}", lab.number),
+            lab.slug.clone(),
+            lab.title.clone(),
+            lab.kind.to_string(),
+            lab.questions.len().to_string(),
+        ]);
+    }
+    emit(&format!("{t}\n\nRun one with: distlab run 1\n"))?;
+    Ok(super::OK)
+}

@@ -1,0 +1,32 @@
+use super::{Format, RunArgs};
+use crate::grade::template;
+use crate::lab::{resolve, Injection};
+use crate::output::emit;
+use crate::render::{json::run_json, sheet::sheet, View};
+
+pub fn run(a: &RunArgs) -> anyhow::Result<u8> {
+    let lab = resolve(&a.lab)?;
+    let seed = a.seed.unwrap_or(lab.seed);
+    if a.template {
+        emit(&template(&lab, seed))?;
+        return Ok(super::OK);
+    }
+    let inj = Injection::default();
+    let solved = lab.solve(seed, &inj).map_err(anyhow::Error::msg)?;
+    let text = match a.format {
+        Format::Json => {
+            let j = run_json(&lab, &solved.scenario, &inj, &solved.outcome, &solved.answers);
+            format!("{}\n", serde_json::to_string_pretty(&j)?)
+        }
+        Format::Text => sheet(
+            &lab,
+            &solved.scenario,
+            &inj,
+            &solved.outcome,
+            &solved.answers,
+            View { solve: a.solve, detail: a.detail },
+        ),
+    };
+    emit(&text)?;
+    Ok(super::OK)
+}

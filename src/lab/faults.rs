@@ -1,0 +1,148 @@
+//! Faults as a lab declares them and as `inject` adds them: crashes, restarts
+//! and partitions, with node names resolved and windows checked.
+
+use super::diag::suggest;
+use crate::sim::{fmt_time, parse_duration, NodeFault, NodeId, Partition, Time};
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum FaultDef {
+    Crash { node: NodeId, at: Time },
+    Restart { node: NodeId, at: Time },
+    Partition { from: Vec<NodeId>, to: Vec<NodeId>, two_way: bool, at: Time, until: Time },
+}
+
+impl FaultDef {
+    pub fn describe(&self, names: &[String]) -> String {
+        let group = |g: &[NodeId]| g.iter().map(|n| names[*n].as_str()).collect::<Vec<_>>().join(",");
+        match self {
+            FaultDef::Crash { node, at } => format!("crash {} at {}", names[*node], fmt_time(*at)),
+            FaultDef::Restart { node, at } => format!("restart {} at {}", names[*node], fmt_time(*at)),
+            FaultDef::Partition { from, to, two_way, at, until } => format!(
+                "partition {} {} {} from {} to {}",
+                group(from),
+                if *two_way { "|" } else { "-/->" },
+                group(to),
+                fmt_time(*at),
+                fmt_time(*until)
+            ),
+        }
+    }
+
+    pub fn node_fault(&self) -> Option<NodeFault> {
+        match *self {
+            FaultDef::Crash { node, at } => Some(NodeFault::Crash { node, at }),
+            FaultDef::Restart { node, at } => Some(NodeFault::Restart { node, at }),
+            FaultDef::Partition { .. } => None,
+        }
+    }
+
+    pub fn partition(&self) -> Option<Partition> {
+        match self {
+            FaultDef::Partition { from, to, two_way, at, until } => Some(Partition {
+                from: from.clone(),
+                to: to.clone(),
+                two_way: *two_way,
+                at: *at,
+                until: *until,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Finds a node by name, or says which names exist.
+pub fn node_id(names: &[String], name: &str) -> Result<NodeId, String> {
+    names.iter().position(|n| n == name).ok_or_else(|| {
+        let hint = suggest(name, names.iter().map(String::as_str))
+            .map(|s| format!("did you mean `{s}`? "))
+            .unwrap_or_default();
+        format!("no node `{name}` in this lab; {hint}nodes are {}", names.join(", "))
+    })
+}
+
+fn time_of(s: &str) -> Result<Time, String> {
+    parse_duration(s).map(|d| d.0)
+}
+
+/// `server@120ms`.
+pub fn parse_node_at(spec: &str, names: &[String]) -> Result<(NodeId, Time), String> {
+    let (node, at) = spec
+        .split_once('@')
+        .ok_or_else(|| "write NODE@TIME, such as server@120ms".to_string())?;
+    Ok((node_id(names, node.trim())?, time_of(at)?))
+}
+
+/// `MIN..MAX` durations, such as `5ms..40ms`.
+pub fn parse_window(spec: &str) -> Result<(Time, Time), String> {
+    let (a, b) = spec
+        .split_once("..")
+        .ok_or_else(|| format!("`{spec}` is not a range: write START..END, such as 100ms..250ms"))?;
+    let (a, b) = (time_of(a)?, time_of(b)?);
+    if b < a {
+        return Err(format!("the range ends before it starts ({}..{})", fmt_time(a), fmt_time(b)));
+    }
+    Ok((a, b))
+}
+
+pub const PARTITION_HELP: &str =
+    "write A,B/C@START..END (two-way) or A,B>C@START..END (one-way, A and B cannot reach C), such as sender/receiver@100ms..300ms";
+
+/// `a,b/c@10ms..50ms` cuts both ways; `a,b>c@10ms..50ms` cuts only a,b → c.
+pub fn parse_partition(spec: &str, names: &[String]) -> Result<FaultDef, String> {
+    let (groups, window) = spec.split_once('@').ok_or_else(|| format!("no time window: {PARTITION_HELP}"))?;
+    let (left, right, two_way) = if let Some((l, r)) = groups.split_once('/') {
+        (l, r, true)
+    } else if let Some((l, r)) = groups.split_once('>') {
+        (l, r, false)
+    } else {
+        return Err(format!("no `/` or `>` between the two sides: {PARTITION_HELP}"));
+    };
+    let side = |s: &str| -> Result<Vec<NodeId>, String> {
+        let ids: Result<Vec<NodeId>, String> =
+            s.split(',').map(str::trim).filter(|n| !n.is_empty()).map(|n| node_id(names, n)).collect();
+        let ids = ids?;
+        if ids.is_empty() {
+            return Err(format!("one side of the partition is empty: {PARTITION_HELP}"));
+        }
+        Ok(ids)
+    };
+    let (from, to) = (side(left)?, side(right)?);
+    if let Some(n) = from.iter().find(|n| to.contains(n)) {
+        return Err(format!("node `{}` is on both sides of the partition", names[*n]));
+    }
+    let (at, until) = parse_window(window)?;
+    if until == at {
+        return Err("the partition window is empty: END must be after START".into());
+    }
+    Ok(FaultDef::Partition { from, to, two_way, at, until })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        vec!["client".into(), "server".into()]
+    }
+
+    #[test]
+    fn partitions_parse_and_reject_mistakes() {
+        let p = parse_partition("client/server@10ms..50ms", &names()).unwrap();
+        assert_eq!(p, FaultDef::Partition { from: vec![0], to: vec![1], two_way: true, at: 10_000, until: 50_000 });
+        let p = parse_partition("server>client@0ms..1s", &names()).unwrap();
+        assert!(matches!(p, FaultDef::Partition { two_way: false, .. }));
+        assert!(parse_partition("client/server@50ms..10ms", &names()).unwrap_err().contains("ends before it starts"));
+        assert!(parse_partition("client/server", &names()).unwrap_err().contains("no time window"));
+        assert!(parse_partition("client,server@1ms..2ms", &names()).unwrap_err().contains("`/` or `>`"));
+        assert!(parse_partition("client/sever@1ms..2ms", &names()).unwrap_err().contains("did you mean `server`"));
+        assert!(parse_partition("client/client@1ms..2ms", &names()).unwrap_err().contains("both sides"));
+        assert!(parse_partition("/server@1ms..2ms", &names()).unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn node_at_parses() {
+        assert_eq!(parse_node_at("server@120ms", &names()), Ok((1, 120_000)));
+        assert!(parse_node_at("server", &names()).is_err());
+        assert!(parse_node_at("server@12", &names()).unwrap_err().contains("no unit"));
+    }
+}

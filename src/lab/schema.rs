@@ -1,0 +1,288 @@
+//! The lab file as it is written: serde structs that reject unknown keys, and
+//! value types (durations, probabilities, latencies) that check themselves as
+//! they are read, so every error carries the position of the offending value.
+
+use crate::sim::{parse_duration, Dur, Latency, DURATION_HELP};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+use toml::Spanned;
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a duration in quotes ({DURATION_HELP})")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Dur, E> {
+                parse_duration(s).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Dur, E> {
+                Err(E::custom(format!("duration {n} has no unit: write it in quotes with a unit, such as \"{n}ms\"")))
+            }
+            fn visit_f64<E: de::Error>(self, n: f64) -> Result<Dur, E> {
+                Err(E::custom(format!("duration {n} has no unit: write it in quotes with a unit, such as \"{n}ms\"")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A probability, checked to lie in [0, 1].
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct Prob(pub f64);
+
+pub const PROB_HELP: &str = "use a number from 0 to 1, such as 0.25";
+
+impl Prob {
+    pub fn check(x: f64) -> Result<Prob, String> {
+        if (0.0..=1.0).contains(&x) {
+            Ok(Prob(x))
+        } else {
+            Err(format!("probability {x} is out of range: {PROB_HELP}"))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Prob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Prob, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Prob;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a probability ({PROB_HELP})")
+            }
+            fn visit_f64<E: de::Error>(self, x: f64) -> Result<Prob, E> {
+                Prob::check(x).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, x: i64) -> Result<Prob, E> {
+                Prob::check(x as f64).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `latency = "20ms"` or `latency = { dist = "uniform", min = "5ms", max = "25ms" }`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LatencySpec(pub Latency);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LatencyTable {
+    dist: String,
+    value: Option<Dur>,
+    min: Option<Dur>,
+    max: Option<Dur>,
+    mean: Option<Dur>,
+}
+
+pub const LATENCY_HELP: &str = "write \"20ms\", { dist = \"constant\", value = \"20ms\" }, { dist = \"uniform\", min = \"5ms\", max = \"25ms\" } or { dist = \"exponential\", mean = \"15ms\" }";
+
+impl LatencyTable {
+    fn into_latency(self) -> Result<Latency, String> {
+        let need = |v: Option<Dur>, key: &str| {
+            v.map(|d| d.0).ok_or_else(|| format!("a {} latency needs `{key}`: {LATENCY_HELP}", self.dist))
+        };
+        let latency = match self.dist.as_str() {
+            "constant" => Latency::Constant(need(self.value, "value")?),
+            "uniform" => {
+                let (min, max) = (need(self.min, "min")?, need(self.max, "max")?);
+                if min > max {
+                    return Err(format!("uniform latency has min {} above max {}", Dur(min), Dur(max)));
+                }
+                Latency::Uniform { min, max }
+            }
+            "exponential" => Latency::Exponential { mean: need(self.mean, "mean")? },
+            other => {
+                return Err(format!(
+                    "unknown latency distribution `{other}`: use constant, uniform or exponential ({LATENCY_HELP})"
+                ))
+            }
+        };
+        Ok(latency)
+    }
+}
+
+impl<'de> Deserialize<'de> for LatencySpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<LatencySpec, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LatencySpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "a latency: {LATENCY_HELP}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<LatencySpec, E> {
+                parse_duration(s).map(|d| LatencySpec(Latency::Constant(d.0))).map_err(E::custom)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<LatencySpec, A::Error> {
+                let table = LatencyTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                table.into_latency().map(LatencySpec).map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Just enough of a lab file to know which model's schema to read it with.
+#[derive(Deserialize)]
+pub struct Probe {
+    pub model: Option<ProbeModel>,
+}
+
+#[derive(Deserialize)]
+pub struct ProbeModel {
+    pub name: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LabKind {
+    Predict,
+    Tune,
+    Implement,
+}
+
+impl fmt::Display for LabKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LabKind::Predict => "predict",
+            LabKind::Tune => "tune",
+            LabKind::Implement => "implement",
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabFile<P> {
+    pub number: Spanned<u32>,
+    pub slug: Spanned<String>,
+    pub title: String,
+    pub kind: LabKind,
+    pub seed: u64,
+    pub intro: String,
+    pub duration: Option<Spanned<Dur>>,
+    pub model: P,
+    #[serde(default)]
+    pub network: NetworkSection,
+    #[serde(default)]
+    pub fault: Vec<FaultSection>,
+    #[serde(default)]
+    pub question: Vec<QuestionSection>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    pub latency: Option<LatencySpec>,
+    pub drop: Option<Prob>,
+    pub duplicate: Option<Prob>,
+    #[serde(default)]
+    pub link: Vec<LinkSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSection {
+    pub from: Spanned<String>,
+    pub to: Spanned<String>,
+    pub latency: Option<LatencySpec>,
+    pub drop: Option<Prob>,
+    pub duplicate: Option<Prob>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSection {
+    pub at: Spanned<Dur>,
+    pub until: Option<Spanned<Dur>>,
+    pub crash: Option<Spanned<String>>,
+    pub restart: Option<Spanned<String>>,
+    pub partition: Option<Spanned<Vec<Vec<Spanned<String>>>>>,
+    pub oneway: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionSection {
+    pub id: Spanned<String>,
+    pub ask: String,
+    pub kind: Spanned<String>,
+    pub answer: Spanned<ExprSection>,
+    #[serde(default = "one")]
+    pub points: u32,
+    pub tolerance: Option<f64>,
+    #[serde(default)]
+    pub partial: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExprSection {
+    pub fact: Spanned<String>,
+    pub key: Option<KeySection>,
+    pub op: Option<Spanned<String>>,
+}
+
+/// A key may be written as a name (`"m3"`) or a position (`2`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum KeySection {
+    Name(String),
+    Position(u32),
+}
+
+/// An injection plan: `distlab inject LAB --plan FILE.toml`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    pub drop: Option<Prob>,
+    pub duplicate: Option<Prob>,
+    pub latency: Option<LatencySpec>,
+    #[serde(default)]
+    pub fault: Vec<FaultSection>,
+}
+
+// The model sections, one per built-in model. `name` selects the schema.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatagramSection {
+    pub name: String,
+    pub messages: Spanned<u32>,
+    pub interval: Dur,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReliableSection {
+    pub name: String,
+    pub messages: Spanned<u32>,
+    pub timeout: Spanned<Dur>,
+    pub max_retries: Spanned<u32>,
+    pub backoff: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpcSection {
+    pub name: String,
+    pub calls: Spanned<Vec<Spanned<String>>>,
+    pub semantics: Spanned<String>,
+    #[serde(default)]
+    pub durable_table: bool,
+    pub timeout: Spanned<Dur>,
+    pub max_retries: Spanned<u32>,
+    #[serde(default)]
+    pub work: Dur,
+    #[serde(default)]
+    pub working_ack: bool,
+    pub reboot: Option<Dur>,
+}
