@@ -43,7 +43,9 @@ impl Diag {
     pub fn from_toml(file: &str, text: &str, err: &toml::de::Error) -> Diag {
         let span = err.span();
         let section = span.as_ref().map(|r| section_at(text, r.start)).unwrap_or_default();
-        let message = reword(err.message().trim(), &section);
+        // toml's messages can run over several lines; ours are one.
+        let flat: Vec<&str> = err.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let message = reword(&flat.join(": "), &section);
         Diag::at(file, text, span, message)
     }
 }
