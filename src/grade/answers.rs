@@ -101,7 +101,9 @@ pub fn template(lab: &Lab, seed: u64) -> String {
     );
     s.push_str(&format!("lab = {}\nseed = {seed}\n\n[answers]\n", lab.number));
     for (i, q) in lab.questions.iter().enumerate() {
-        s.push_str(&format!("\n# [{}] {}\n", i + 1, q.ask.split_whitespace().collect::<Vec<_>>().join(" ")));
+        let ask = crate::render::wrap(&format!("[{}] {}", i + 1, q.ask), "# ");
+        s.push('\n');
+        s.push_str(&ask);
         s.push_str(&format!("#     {}: {}\n", q.kind, q.kind.how_to_answer()));
         s.push_str(&format!("{} = \"\"\n", q.id));
     }

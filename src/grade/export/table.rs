@@ -11,19 +11,18 @@ impl Export for Table {
         t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(100);
         t.set_header(vec!["#", "question", "yours", "verdict", "points"]);
         for q in &g.questions {
-            let mut verdict = if q.verdict.correct {
-                "✓".to_string()
+            let mark = if q.verdict.correct {
+                "✓"
             } else if q.verdict.score > 0.0 {
-                "partly".to_string()
+                "partly"
             } else {
-                "✗".to_string()
+                "✗"
             };
-            if let Some(m) = &q.verdict.message {
-                verdict.push_str(&format!(" {m}"));
-            }
+            let mut notes: Vec<String> = q.verdict.message.iter().cloned().collect();
             if !q.verdict.correct && reveal {
-                verdict.push_str(&format!("; expected {}", q.expected));
+                notes.push(format!("right answer: {}", q.expected));
             }
+            let verdict = if notes.is_empty() { mark.to_string() } else { format!("{mark} {}", notes.join("; ")) };
             t.add_row(vec![
                 q.number.to_string(),
                 format!("{}: {}", q.id, q.ask),
