@@ -75,7 +75,7 @@ pub fn inject(a: &InjectArgs) -> anyhow::Result<u8> {
     s.push('\n');
     s.push_str(&format!("{t}\n"));
     s.push_str(&format!(
-        "{changed} of {} answers changed. Everything else in the run drew the same random numbers as before.\n\n",
+        "{changed} of {} answers changed. Each link and node draws from its own random stream, so the differences are what the faults caused.\n\n",
         base.answers.len()
     ));
     s.push_str("The run with faults:\n");

@@ -60,31 +60,58 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// The table header (`[network]`, `[[question]]`) in force at an offset.
-fn section_at(text: &str, offset: usize) -> String {
-    let before = text.get(..offset.min(text.len())).unwrap_or("");
-    for line in before.lines().rev() {
+/// Where an error sits: the table header (`[network]`, `[[question]]`) in
+/// force at an offset, and whether the offset is on a header line itself.
+fn section_at(text: &str, offset: usize) -> Section {
+    let offset = offset.min(text.len());
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let upto = text.get(..line_end).unwrap_or("");
+    for (i, line) in upto.lines().rev().enumerate() {
         let t = line.trim();
         if t.starts_with('[') {
             let end = t.rfind(']').map_or(t.len(), |i| i + 1);
-            return t[..end].to_string();
+            return Section { header: t[..end].to_string(), on_header: i == 0 };
         }
     }
-    String::new()
+    Section::default()
+}
+
+#[derive(Default)]
+struct Section {
+    header: String,
+    on_header: bool,
+}
+
+impl Section {
+    /// The table a key belongs to. An unknown key reported on a header line
+    /// is that header's own name, which belongs to the parent table.
+    fn place(&self, unknown_key: bool) -> String {
+        let mut header = self.header.as_str();
+        let parent;
+        if unknown_key && self.on_header {
+            let name = header.trim_matches(|c| c == '[' || c == ']');
+            parent = name.rsplit_once('.').map(|(p, _)| format!("[{p}]")).unwrap_or_default();
+            header = &parent;
+        }
+        if header.is_empty() {
+            " at the top level".to_string()
+        } else {
+            format!(" in {header}")
+        }
+    }
 }
 
 fn backticked(s: &str) -> Vec<String> {
     s.split('`').skip(1).step_by(2).map(str::to_string).collect()
 }
 
-fn reword(msg: &str, section: &str) -> String {
-    let place = if section.is_empty() { " at the top level".to_string() } else { format!(" in {section}") };
+fn reword(msg: &str, section: &Section) -> String {
     for (prefix, noun) in [("unknown field", "key"), ("unknown variant", "value")] {
         if let Some(rest) = msg.strip_prefix(prefix) {
             let names = backticked(rest);
             let Some((given, accepted)) = names.split_first() else { break };
             let mut out = if noun == "key" {
-                format!("unknown key `{given}`{place}")
+                format!("unknown key `{given}`{}", section.place(true))
             } else {
                 format!("unknown value `{given}`")
             };
@@ -101,21 +128,45 @@ fn reword(msg: &str, section: &str) -> String {
     }
     if let Some(rest) = msg.strip_prefix("missing field") {
         if let Some(name) = backticked(rest).first() {
-            return format!("missing key `{name}`{place}");
+            return format!("missing key `{name}`{}", section.place(false));
         }
     }
-    msg.to_string()
+    // serde names Rust types; say what a lab author would write instead.
+    let mut out = msg.to_string();
+    for (rust, plain) in [
+        ("expected u32", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        out = out.replace(rust, plain);
+    }
+    if let Some(i) = out.find("expected struct ") {
+        out.truncate(i);
+        out.push_str("expected a table, such as { key = \"value\" }");
+    }
+    out
 }
 
 /// The closest candidate, if it is close enough to be a likely typo.
 pub fn suggest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (given.chars().count() / 3).max(1) + 1;
-    candidates
-        .into_iter()
-        .map(|c| (edit_distance(given, c), c))
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let close = candidates
+        .iter()
+        .map(|c| (edit_distance(given, c), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    // `retries` for `max_retries`, `recv` for `receiver`: a part of the name.
+    close.or_else(|| {
+        let g = given.to_lowercase();
+        let mut parts = candidates.iter().filter(|c| g.len() >= 3 && (c.contains(g.as_str()) || c.starts_with(&g[..3])));
+        match (parts.next(), parts.next()) {
+            (Some(one), None) => Some(*one),
+            _ => None,
+        }
+    })
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -151,5 +202,18 @@ mod tests {
         let msg = reword("unknown field `dorp`, expected one of `latency`, `drop`, `duplicate`", &section_at(text, 12));
         assert_eq!(msg, "unknown key `dorp` in [network]; did you mean `drop`? (accepted: latency, drop, duplicate)");
         assert_eq!(suggest("zzzz", ["drop"]), None);
+        assert_eq!(suggest("retries", ["max_retries", "timeout"]), Some("max_retries"));
+        assert_eq!(suggest("recv", ["sender", "receiver"]), Some("receiver"));
+    }
+
+    #[test]
+    fn errors_name_the_table_they_are_in() {
+        let text = "[network]\ndrop = 0.1\n\n[[question]]\nid = \"q\"\n";
+        let header = text.find("[[question]]").unwrap();
+        assert_eq!(reword("missing field `ask`", &section_at(text, header)), "missing key `ask` in [[question]]");
+        let plan = "drop = 0.1\n[network]\n";
+        let msg = reword("unknown field `network`, expected `drop`", &section_at(plan, plan.find("network").unwrap()));
+        assert!(msg.starts_with("unknown key `network` at the top level"), "{msg}");
+        assert_eq!(reword("invalid type: string \"x\", expected u32", &Section::default()), "invalid type: string \"x\", expected a whole number, 0 or more");
     }
 }

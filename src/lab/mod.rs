@@ -376,6 +376,9 @@ impl Loader<'_> {
             if key.0 == key.1 {
                 return Err(self.err(&l.to, "a link joins two different nodes"));
             }
+            if links.iter().any(|(k, _)| *k == key) {
+                return Err(self.err(&l.to, format!("the link {} -> {} is configured twice", l.from.get_ref(), l.to.get_ref())));
+            }
             links.push((key, self.link(&link, &l.latency, l.drop, l.duplicate)));
         }
         let faults = f.fault.iter().map(|x| self.fault(x, &names)).collect::<Result<Vec<_>, _>>()?;

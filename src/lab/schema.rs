@@ -86,6 +86,17 @@ impl LatencyTable {
         let need = |v: Option<Dur>, key: &str| {
             v.map(|d| d.0).ok_or_else(|| format!("a {} latency needs `{key}`: {LATENCY_HELP}", self.dist))
         };
+        let used: &[&str] = match self.dist.as_str() {
+            "constant" => &["value"],
+            "uniform" => &["min", "max"],
+            "exponential" => &["mean"],
+            _ => &["value", "min", "max", "mean"],
+        };
+        for (key, present) in [("value", self.value), ("min", self.min), ("max", self.max), ("mean", self.mean)] {
+            if present.is_some() && !used.contains(&key) {
+                return Err(format!("`{key}` does not apply to a {} latency: {LATENCY_HELP}", self.dist));
+            }
+        }
         let latency = match self.dist.as_str() {
             "constant" => Latency::Constant(need(self.value, "value")?),
             "uniform" => {

@@ -254,14 +254,12 @@ impl Model for Params {
                     ctx.note(1, vec![shown(format!("late reply for {}: ignored", rid(id)))]);
                 }
             }
-            (Node::Client(c), Msg::Working { id }) => {
-                if c.index < self.ops.len() && id == c.index as u32 + 1 {
-                    if let Some(t) = c.timer.take() {
-                        ctx.cancel_timer(t);
-                    }
-                    c.timer = Some(ctx.set_timer(self.timeout + self.work, id as u64));
-                    ctx.note(0, vec![shown(format!("server is working on {}: wait longer", rid(id)))]);
+            (Node::Client(c), Msg::Working { id }) if c.index < self.ops.len() && id == c.index as u32 + 1 => {
+                if let Some(t) = c.timer.take() {
+                    ctx.cancel_timer(t);
                 }
+                c.timer = Some(ctx.set_timer(self.timeout + self.work, id as u64));
+                ctx.note(0, vec![shown(format!("server is working on {}: wait longer", rid(id)))]);
             }
             _ => {}
         }

@@ -72,6 +72,10 @@ impl Expr {
 fn apply(op: ExprOp, v: Value) -> Result<Value, String> {
     let items: Vec<Value> = match v {
         Value::List(items) => items,
+        // A table has no order worth trusting (m10 sorts before m2).
+        Value::Map(_) if matches!(op, ExprOp::First | ExprOp::Last) => {
+            return Err("first and last need a list, not a table".into())
+        }
         Value::Map(m) => m.into_values().collect(),
         other => return Err(format!("cannot aggregate a {}", other.kind_name())),
     };

@@ -70,13 +70,13 @@ impl Question {
     /// The expected answer in this run, shaped to the question's kind.
     pub fn expected(&self, facts: &Facts) -> Result<Value, String> {
         let v = self.answer.eval(facts)?;
-        let fits = match (&self.kind, &v) {
-            (Kind::Number { .. }, Value::Int(_) | Value::Float(_) | Value::Null) => true,
-            (Kind::Text, Value::Text(_) | Value::Null) => true,
-            (Kind::List | Kind::Set, Value::List(_)) => true,
-            (Kind::YesNo, Value::Bool(_)) => true,
-            _ => false,
-        };
+        let fits = matches!(
+            (&self.kind, &v),
+            (Kind::Number { .. }, Value::Int(_) | Value::Float(_) | Value::Null)
+                | (Kind::Text, Value::Text(_) | Value::Null)
+                | (Kind::List | Kind::Set, Value::List(_))
+                | (Kind::YesNo, Value::Bool(_))
+        );
         if fits {
             Ok(v)
         } else {

@@ -4,6 +4,30 @@
 use super::rng::Stream;
 use super::time::{fmt_time, Time, MS};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A small, fast, deterministic hasher for the per-link stream table (the
+/// FxHash mix). The table is only ever looked up, never iterated, so the hash
+/// cannot leak into any output.
+#[derive(Default, Clone, Copy)]
+struct LinkHasher(u64);
+
+impl Hasher for LinkHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 pub type NodeId = usize;
 
@@ -120,7 +144,7 @@ pub struct Network {
     pub partitions: Vec<Partition>,
     seed: u64,
     names: Vec<String>,
-    streams: HashMap<(NodeId, NodeId), Stream>,
+    streams: HashMap<(NodeId, NodeId), Stream, BuildHasherDefault<LinkHasher>>,
 }
 
 impl Network {
@@ -131,7 +155,7 @@ impl Network {
             partitions: Vec::new(),
             seed,
             names,
-            streams: HashMap::new(),
+            streams: HashMap::default(),
         }
     }
 
@@ -147,17 +171,18 @@ impl Network {
     /// of values from the link's stream, whatever the outcome, so changing a
     /// probability never shifts the draws of later messages.
     pub fn transmit(&mut self, from: NodeId, to: NodeId, now: Time) -> Fate {
-        let config = self.config(from, to).clone();
+        let config = self.config(from, to);
+        let (drop, duplicate, latency) = (config.drop, config.duplicate, config.latency);
         let seed = self.seed;
         let names = &self.names;
         let stream = self
             .streams
             .entry((from, to))
             .or_insert_with(|| Stream::new(seed, &format!("net:{}->{}", names[from], names[to])));
-        let lost = stream.chance(config.drop);
-        let dup = stream.chance(config.duplicate);
-        let delay = config.latency.sample(stream);
-        let copy_delay = config.latency.sample(stream);
+        let lost = stream.chance(drop);
+        let dup = stream.chance(duplicate);
+        let delay = latency.sample(stream);
+        let copy_delay = latency.sample(stream);
         if self.partitions.iter().any(|p| p.cuts(from, to, now)) {
             return Fate::Lost(LossReason::Partitioned);
         }

@@ -111,24 +111,27 @@ enum Pending<Msg> {
     Partition { index: usize, begin: bool },
 }
 
-struct Queued<Msg> {
+/// A queue entry: only the ordering key and where the event waits in the
+/// slab, so the heap moves small entries. `seq` is unique, so (time, seq) is a
+/// total order and the slab never affects which event comes next.
+struct Queued {
     time: Time,
     seq: u64,
-    what: Pending<Msg>,
+    slot: usize,
 }
 
-impl<Msg> PartialEq for Queued<Msg> {
+impl PartialEq for Queued {
     fn eq(&self, other: &Self) -> bool {
         (self.time, self.seq) == (other.time, other.seq)
     }
 }
-impl<Msg> Eq for Queued<Msg> {}
-impl<Msg> PartialOrd for Queued<Msg> {
+impl Eq for Queued {}
+impl PartialOrd for Queued {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<Msg> Ord for Queued<Msg> {
+impl Ord for Queued {
     // Reversed: BinaryHeap is a max-heap and we want the earliest (time, seq).
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time, other.seq).cmp(&(self.time, self.seq))
@@ -160,7 +163,13 @@ pub struct World<'m, M: Model> {
     seq: u64,
     next_msg: MsgId,
     next_timer: TimerId,
-    queue: BinaryHeap<Queued<M::Msg>>,
+    queue: BinaryHeap<Queued>,
+    /// The queued events themselves, indexed by `Queued::slot`.
+    pending: Vec<Option<Pending<M::Msg>>>,
+    /// Slots of `pending` free for reuse.
+    free: Vec<usize>,
+    /// The effects buffer, kept between handler calls to save an allocation.
+    effects: Vec<Effect<M>>,
     nodes: Vec<Option<M::Node>>,
     incarnation: Vec<u32>,
     armed: Vec<bool>,
@@ -185,6 +194,9 @@ impl<'m, M: Model> World<'m, M> {
             next_msg: 1,
             next_timer: 0,
             queue: BinaryHeap::new(),
+            pending: Vec::new(),
+            free: Vec::new(),
+            effects: Vec::new(),
             nodes: (0..n).map(|_| None).collect(),
             incarnation: vec![0; n],
             armed: Vec::new(),
@@ -210,7 +222,17 @@ impl<'m, M: Model> World<'m, M> {
 
     fn push(&mut self, time: Time, what: Pending<M::Msg>) {
         self.seq += 1;
-        self.queue.push(Queued { time, seq: self.seq, what });
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.pending[slot] = Some(what);
+                slot
+            }
+            None => {
+                self.pending.push(Some(what));
+                self.pending.len() - 1
+            }
+        };
+        self.queue.push(Queued { time, seq: self.seq, slot });
     }
 
     fn log(&mut self, event: Event<M::Msg>) {
@@ -243,7 +265,9 @@ impl<'m, M: Model> World<'m, M> {
             }
             self.now = item.time;
             self.stats.events += 1;
-            self.step(item.what);
+            let what = self.pending[item.slot].take().expect("a queued event is in its slot");
+            self.free.push(item.slot);
+            self.step(what);
         }
         Run {
             trace: self.trace,
@@ -327,13 +351,15 @@ impl<'m, M: Model> World<'m, M> {
             me: node,
             rng: &mut self.node_rng[node],
             next_timer: &mut self.next_timer,
-            effects: Vec::new(),
+            effects: std::mem::take(&mut self.effects),
         };
         let result = f(&mut ctx);
-        let effects = std::mem::take(&mut ctx.effects);
-        for effect in effects {
+        let mut effects = std::mem::take(&mut ctx.effects);
+        for effect in effects.drain(..) {
             self.apply(node, effect);
         }
+        // Handlers never run inside `apply`, so nothing used the buffer meanwhile.
+        self.effects = effects;
         result
     }
 
