@@ -12,7 +12,12 @@ fn main() -> ExitCode {
             }
             // One line: clap's message without its usage block.
             let text = e.render().to_string();
-            let line: Vec<&str> = text.lines().take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information")).map(str::trim).filter(|l| !l.is_empty()).collect();
+            let line: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
             eprintln!("{} (see distlab --help)", line.join(" "));
             return ExitCode::from(distlab::cli::BAD_INPUT);
         }

@@ -164,7 +164,8 @@ fn template_then_check_round_trip_through_the_cli() {
 #[test]
 fn check_grades_a_wrong_type_as_wrong_without_crashing() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "a.toml", "lab = \"retry\"\nseed = 1\n[answers]\ntx_m3 = [1, 2]\ngave_up = 7\nextra = 1\n");
+    let p =
+        write(dir.path(), "a.toml", "lab = \"retry\"\nseed = 1\n[answers]\ntx_m3 = [1, 2]\ngave_up = 7\nextra = 1\n");
     let out = distlab().args(["check", "2", p.to_str().unwrap(), "--format", "json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -206,9 +207,13 @@ fn inject_drop_changes_lab_2_and_stays_reproducible() {
     assert!(a.contains("injected: drop 0.6 (all links)"));
     assert!(a.contains("changed"));
     assert!(a.contains("The run with faults:"));
-    let j: serde_json::Value = serde_json::from_str(&stdout(&["inject", "2", "--drop", "0.6", "--format", "json"])).unwrap();
+    let j: serde_json::Value =
+        serde_json::from_str(&stdout(&["inject", "2", "--drop", "0.6", "--format", "json"])).unwrap();
     assert_ne!(j["fault_free"]["answers"], j["faulted"]["answers"]);
-    assert_eq!(j["fault_free"]["answers"], serde_json::from_str::<serde_json::Value>(&stdout(&["run", "2", "--format", "json"])).unwrap()["answers"]);
+    assert_eq!(
+        j["fault_free"]["answers"],
+        serde_json::from_str::<serde_json::Value>(&stdout(&["run", "2", "--format", "json"])).unwrap()["answers"]
+    );
 }
 
 #[test]
@@ -251,7 +256,8 @@ fn bad_lab_files_get_one_positioned_line_and_exit_2() {
     bad_input(&["run", &lab], &["bad.toml:29:1:", "invalid array: expected `]`"]);
     let lab = broken_lab(d, "name = \"reliable\"", "name = \"relaible\"");
     bad_input(&["run", &lab], &["unknown model `relaible`", "did you mean `reliable`"]);
-    let lab = broken_lab(d, "answer = { fact = \"total_transmissions\" }", "answer = { fact = \"total_transmission\" }");
+    let lab =
+        broken_lab(d, "answer = { fact = \"total_transmissions\" }", "answer = { fact = \"total_transmission\" }");
     bad_input(&["run", &lab], &["no fact `total_transmission`", "did you mean `total_transmissions`"]);
     let lab = broken_lab(d, "kind = \"number\"", "kind = \"integer\"");
     bad_input(&["run", &lab], &["unknown question kind `integer`", "number, text, list, set, yesno"]);

@@ -44,7 +44,10 @@ fn expected(a: &CheckArgs) -> anyhow::Result<u8> {
         Some(spec) => {
             let lab = resolve(spec)?;
             if !lab.builtin {
-                return Err(anyhow!("--expected compares the built-in labs; {} is not one (see distlab list)", lab.file));
+                return Err(anyhow!(
+                    "--expected compares the built-in labs; {} is not one (see distlab list)",
+                    lab.file
+                ));
             }
             vec![lab]
         }

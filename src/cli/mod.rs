@@ -162,7 +162,8 @@ pub struct CheckArgs {
 }
 
 fn probability(s: &str) -> Result<f64, String> {
-    let x: f64 = s.trim().parse().map_err(|_| format!("`{s}` is not a number: use a number from 0 to 1, such as 0.25"))?;
+    let x: f64 =
+        s.trim().parse().map_err(|_| format!("`{s}` is not a number: use a number from 0 to 1, such as 0.25"))?;
     crate::lab::schema::Prob::check(x).map(|p| p.0)
 }
 

@@ -37,9 +37,13 @@ const MAX_BYTES: usize = 1 << 20;
 impl AnswersFile {
     pub fn read(path: &std::path::Path) -> Result<AnswersFile, Diag> {
         let file = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| Diag::whole_file(&file, format!("cannot read answers file: {e}")))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| Diag::whole_file(&file, format!("cannot read answers file: {e}")))?;
         if bytes.len() > MAX_BYTES {
-            return Err(Diag::whole_file(&file, format!("answers file is {} bytes; the limit is {MAX_BYTES}", bytes.len())));
+            return Err(Diag::whole_file(
+                &file,
+                format!("answers file is {} bytes; the limit is {MAX_BYTES}", bytes.len()),
+            ));
         }
         let text = String::from_utf8(bytes)
             .map_err(|_| Diag::whole_file(&file, "answers file is not UTF-8 text (is it the right file?)"))?;
@@ -85,7 +89,11 @@ impl AnswersFile {
             &self.file,
             &self.text,
             Some(self.lab_span.clone()),
-            format!("this answers file is for {named}, not lab {} {}; check it against its own lab", lab.code(), lab.title),
+            format!(
+                "this answers file is for {named}, not lab {} {}; check it against its own lab",
+                lab.code(),
+                lab.title
+            ),
         ))
     }
 }

@@ -69,7 +69,14 @@ pub fn grade(lab: &Lab, answers: &AnswersFile) -> Result<Grade, String> {
         .map(|(i, (q, expected))| {
             let answer = answers.answers.get(&q.id).cloned();
             let verdict = grade_answer(q, expected, answer.as_ref());
-            QuestionGrade { number: i + 1, id: q.id.clone(), ask: q.ask.clone(), answer, expected: expected.clone(), verdict }
+            QuestionGrade {
+                number: i + 1,
+                id: q.id.clone(),
+                ask: q.ask.clone(),
+                answer,
+                expected: expected.clone(),
+                verdict,
+            }
         })
         .collect();
     let unknown = answers.answers.keys().filter(|k| !lab.questions.iter().any(|q| &q.id == *k)).cloned().collect();

@@ -161,7 +161,8 @@ pub fn suggest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -
     // `retries` for `max_retries`, `recv` for `receiver`: a part of the name.
     close.or_else(|| {
         let g = given.to_lowercase();
-        let mut parts = candidates.iter().filter(|c| g.len() >= 3 && (c.contains(g.as_str()) || c.starts_with(&g[..3])));
+        let mut parts =
+            candidates.iter().filter(|c| g.len() >= 3 && (c.contains(g.as_str()) || c.starts_with(&g[..3])));
         match (parts.next(), parts.next()) {
             (Some(one), None) => Some(*one),
             _ => None,
@@ -214,6 +215,9 @@ mod tests {
         let plan = "drop = 0.1\n[network]\n";
         let msg = reword("unknown field `network`, expected `drop`", &section_at(plan, plan.find("network").unwrap()));
         assert!(msg.starts_with("unknown key `network` at the top level"), "{msg}");
-        assert_eq!(reword("invalid type: string \"x\", expected u32", &Section::default()), "invalid type: string \"x\", expected a whole number, 0 or more");
+        assert_eq!(
+            reword("invalid type: string \"x\", expected u32", &Section::default()),
+            "invalid type: string \"x\", expected a whole number, 0 or more"
+        );
     }
 }

@@ -38,13 +38,9 @@ impl FaultDef {
 
     pub fn partition(&self) -> Option<Partition> {
         match self {
-            FaultDef::Partition { from, to, two_way, at, until } => Some(Partition {
-                from: from.clone(),
-                to: to.clone(),
-                two_way: *two_way,
-                at: *at,
-                until: *until,
-            }),
+            FaultDef::Partition { from, to, two_way, at, until } => {
+                Some(Partition { from: from.clone(), to: to.clone(), two_way: *two_way, at: *at, until: *until })
+            }
             _ => None,
         }
     }
@@ -66,9 +62,7 @@ fn time_of(s: &str) -> Result<Time, String> {
 
 /// `server@120ms`.
 pub fn parse_node_at(spec: &str, names: &[String]) -> Result<(NodeId, Time), String> {
-    let (node, at) = spec
-        .split_once('@')
-        .ok_or_else(|| "write NODE@TIME, such as server@120ms".to_string())?;
+    let (node, at) = spec.split_once('@').ok_or_else(|| "write NODE@TIME, such as server@120ms".to_string())?;
     Ok((node_id(names, node.trim())?, time_of(at)?))
 }
 

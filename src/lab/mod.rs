@@ -141,10 +141,9 @@ impl Lab {
 /// Loads and validates a lab from its text. `file` names it in errors.
 pub fn load_str(text: &str, file: &str) -> Result<Lab, Diag> {
     let probe: Probe = toml::from_str(text).map_err(|e| Diag::from_toml(file, text, &e))?;
-    let name = probe
-        .model
-        .and_then(|m| m.name)
-        .ok_or_else(|| Diag::whole_file(file, format!("missing [model] table with a `name` (one of {})", MODEL_NAMES.join(", "))))?;
+    let name = probe.model.and_then(|m| m.name).ok_or_else(|| {
+        Diag::whole_file(file, format!("missing [model] table with a `name` (one of {})", MODEL_NAMES.join(", ")))
+    })?;
     let ctx = Loader { file, text };
     match name.get_ref().as_str() {
         "datagram" => ctx.load::<DatagramSection>(|c, m| c.datagram(m)),
@@ -237,7 +236,10 @@ impl Loader<'_> {
             return Err(self.err(&m.calls, "calls must list from 1 to 1000 operations"));
         }
         let semantics = rpc::Semantics::parse(m.semantics.get_ref()).ok_or_else(|| {
-            self.err(&m.semantics, format!("unknown semantics `{}`: use {}", m.semantics.get_ref(), rpc::Semantics::ACCEPTED))
+            self.err(
+                &m.semantics,
+                format!("unknown semantics `{}`: use {}", m.semantics.get_ref(), rpc::Semantics::ACCEPTED),
+            )
         })?;
         if m.timeout.get_ref().0 == 0 {
             return Err(self.err(&m.timeout, "timeout must be longer than 0ms"));
@@ -269,7 +271,10 @@ impl Loader<'_> {
         }
         if let Some(until) = &f.until {
             if f.partition.is_none() {
-                return Err(self.err(until, "`until` belongs to partitions; a crash lasts until a `restart` fault (or the model's reboot)"));
+                return Err(self.err(
+                    until,
+                    "`until` belongs to partitions; a crash lasts until a `restart` fault (or the model's reboot)",
+                ));
             }
         }
         if f.oneway.is_some() && f.partition.is_none() {
@@ -299,7 +304,14 @@ impl Loader<'_> {
             return Err(self.err(&f.at, "a partition needs `until`, when it heals"));
         };
         if until.get_ref().0 <= at {
-            return Err(self.err(until, format!("the partition heals at {} but starts at {}: `until` must come after `at`", until.get_ref(), f.at.get_ref())));
+            return Err(self.err(
+                until,
+                format!(
+                    "the partition heals at {} but starts at {}: `until` must come after `at`",
+                    until.get_ref(),
+                    f.at.get_ref()
+                ),
+            ));
         }
         Ok(FaultDef::Partition { from, to, two_way: !f.oneway.unwrap_or(false), at, until: until.get_ref().0 })
     }
@@ -323,7 +335,9 @@ impl Loader<'_> {
                 let hint = diag::suggest(other, ["number", "text", "list", "set", "yesno"])
                     .map(|s| format!("did you mean `{s}`? "))
                     .unwrap_or_default();
-                return Err(self.err(&q.kind, format!("unknown question kind `{other}`; {hint}kinds are {}", Kind::ACCEPTED)));
+                return Err(
+                    self.err(&q.kind, format!("unknown question kind `{other}`; {hint}kinds are {}", Kind::ACCEPTED))
+                );
             }
         };
         if q.tolerance.is_some_and(|t| !matches!(kind, Kind::Number { .. }) || t < 0.0) {
@@ -335,8 +349,11 @@ impl Loader<'_> {
         let e = q.answer.get_ref();
         let fact = e.fact.get_ref();
         if !facts.contains(&fact.as_str()) {
-            let hint = diag::suggest(fact, facts.iter().copied()).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
-            return Err(self.err(&e.fact, format!("this model has no fact `{fact}`; {hint}its facts are {}", facts.join(", "))));
+            let hint =
+                diag::suggest(fact, facts.iter().copied()).map(|s| format!("did you mean `{s}`? ")).unwrap_or_default();
+            return Err(
+                self.err(&e.fact, format!("this model has no fact `{fact}`; {hint}its facts are {}", facts.join(", ")))
+            );
         }
         let op = match &e.op {
             Some(op) => Some(ExprOp::parse(op.get_ref()).ok_or_else(|| {
@@ -377,7 +394,9 @@ impl Loader<'_> {
                 return Err(self.err(&l.to, "a link joins two different nodes"));
             }
             if links.iter().any(|(k, _)| *k == key) {
-                return Err(self.err(&l.to, format!("the link {} -> {} is configured twice", l.from.get_ref(), l.to.get_ref())));
+                return Err(
+                    self.err(&l.to, format!("the link {} -> {} is configured twice", l.from.get_ref(), l.to.get_ref()))
+                );
             }
             links.push((key, self.link(&link, &l.latency, l.drop, l.duplicate)));
         }

@@ -133,26 +133,16 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
     let mut f = Facts::new();
     // Only what was really sent: a short `duration` can end the run early.
     f.insert("sent".into(), Value::texts(sent_at.keys().map(|m| name(*m))));
-    f.insert(
-        "sent_at".into(),
-        Value::Map(sent_at.iter().map(|(m, t)| (name(*m), Value::ms(*t))).collect()),
-    );
+    f.insert("sent_at".into(), Value::Map(sent_at.iter().map(|(m, t)| (name(*m), Value::ms(*t))).collect()));
     f.insert("arrived".into(), Value::texts(first.keys().map(|m| name(*m))));
     f.insert("arrival_order".into(), Value::texts(order.iter().map(|m| name(*m))));
     f.insert("deliveries".into(), Value::texts(deliveries));
-    f.insert(
-        "duplicated".into(),
-        Value::texts(count.iter().filter(|(_, c)| **c > 1).map(|(m, _)| name(*m))),
-    );
+    f.insert("duplicated".into(), Value::texts(count.iter().filter(|(_, c)| **c > 1).map(|(m, _)| name(*m))));
     f.insert("lost_count".into(), Value::Int(lost.len() as i64));
     f.insert("lost".into(), Value::texts(lost));
     f.insert(
         "arrival_time".into(),
-        Value::Map(
-            all.iter()
-                .map(|m| (name(*m), first.get(m).map_or(Value::Null, |t| Value::ms(*t))))
-                .collect(),
-        ),
+        Value::Map(all.iter().map(|m| (name(*m), first.get(m).map_or(Value::Null, |t| Value::ms(*t)))).collect()),
     );
     f.insert("overtaken".into(), Value::texts(overtaken));
     f
@@ -166,19 +156,35 @@ mod tests {
     #[test]
     fn a_perfect_link_delivers_everything_in_order() {
         let p = Params { messages: 4, interval: 10 * MS };
-        let net = Network::new(1, p.node_names(), LinkConfig { latency: Latency::Constant(5 * MS), drop: 0.0, duplicate: 0.0 });
+        let net = Network::new(
+            1,
+            p.node_names(),
+            LinkConfig { latency: Latency::Constant(5 * MS), drop: 0.0, duplicate: 0.0 },
+        );
         let run = World::new(&p, 1, net).run(u64::MAX);
         let f = facts(&p, &run);
         assert_eq!(f["arrival_order"], Value::texts(["m1", "m2", "m3", "m4"]));
         assert_eq!(f["lost_count"], Value::Int(0));
-        assert_eq!(f["arrival_time"], Value::Map([("m1", 5), ("m2", 15), ("m3", 25), ("m4", 35)].iter().map(|(k, v)| (k.to_string(), Value::Int(*v))).collect()));
+        assert_eq!(
+            f["arrival_time"],
+            Value::Map(
+                [("m1", 5), ("m2", 15), ("m3", 25), ("m4", 35)]
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Value::Int(*v)))
+                    .collect()
+            )
+        );
         assert_eq!(f["overtaken"], Value::List(vec![]));
     }
 
     #[test]
     fn slow_messages_are_overtaken() {
         let p = Params { messages: 6, interval: MS };
-        let net = Network::new(4, p.node_names(), LinkConfig { latency: Latency::Uniform { min: MS, max: 40 * MS }, drop: 0.0, duplicate: 0.0 });
+        let net = Network::new(
+            4,
+            p.node_names(),
+            LinkConfig { latency: Latency::Uniform { min: MS, max: 40 * MS }, drop: 0.0, duplicate: 0.0 },
+        );
         let run = World::new(&p, 4, net).run(u64::MAX);
         let f = facts(&p, &run);
         let Value::List(order) = &f["arrival_order"] else { panic!() };

@@ -148,20 +148,14 @@ impl Model for Params {
             self.transmit(s, ctx);
         } else {
             ctx.observe(Obs::GaveUp(s.current));
-            ctx.outcome(
-                0,
-                vec![secret(format!("gave up on {} after {} tries", name(s.current), s.attempts))],
-            );
+            ctx.outcome(0, vec![secret(format!("gave up on {} after {} tries", name(s.current), s.attempts))]);
             self.advance(s, ctx);
         }
     }
 
     fn recover(&self, node: NodeId, durable: &Durable, ctx: &mut Ctx<Self>) -> Node {
         if node == RECEIVER {
-            let seen = durable
-                .keys()
-                .filter_map(|k| k.strip_prefix("seen:")?.parse().ok())
-                .collect();
+            let seen = durable.keys().filter_map(|k| k.strip_prefix("seen:")?.parse().ok()).collect();
             Node::Receiver { seen }
         } else {
             // The sender kept nothing durable, so it starts over from m1.
@@ -249,15 +243,10 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
     f.insert(
         "delivery_time".into(),
         Value::Map(
-            (1..=p.messages)
-                .map(|m| (name(m), delivered.get(&m).map_or(Value::Null, |t| Value::ms(*t))))
-                .collect(),
+            (1..=p.messages).map(|m| (name(m), delivered.get(&m).map_or(Value::Null, |t| Value::ms(*t)))).collect(),
         ),
     );
-    f.insert(
-        "last_delivery".into(),
-        delivered.values().max().map_or(Value::Null, |t| Value::ms(*t)),
-    );
+    f.insert("last_delivery".into(), delivered.values().max().map_or(Value::Null, |t| Value::ms(*t)));
     f.insert("gave_up".into(), Value::texts(gave_up.into_iter().map(name)));
     f.insert("finish_time".into(), finish.map_or(Value::Null, Value::ms));
     f

@@ -25,10 +25,7 @@ impl Op {
 
     pub fn parse(text: &str) -> Result<Op, String> {
         let words: Vec<&str> = text.split_whitespace().collect();
-        let number = |w: &str| {
-            w.parse::<i64>()
-                .map_err(|_| format!("`{text}`: `{w}` is not a whole number"))
-        };
+        let number = |w: &str| w.parse::<i64>().map_err(|_| format!("`{text}`: `{w}` is not a whole number"));
         match words.as_slice() {
             ["increment"] => Ok(Op::Increment),
             ["read"] => Ok(Op::Read),
@@ -278,7 +275,10 @@ impl Model for Params {
                 } else {
                     let id = c.index as u32 + 1;
                     ctx.observe(Obs::Failed(id));
-                    ctx.ret(vec![shown(format!("{} fails: ", rid(id))), secret(format!("no reply after {} tries", c.attempts))]);
+                    ctx.ret(vec![
+                        shown(format!("{} fails: ", rid(id))),
+                        secret(format!("no reply after {} tries", c.attempts)),
+                    ]);
                     self.finish(c, ctx);
                 }
             }
@@ -363,11 +363,8 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
     let failed: Vec<u32> = ids.iter().copied().filter(|id| results.get(id) == Some(&Value::text("failed"))).collect();
     // The client's belief is wrong when a failed call ran anyway, or a call it
     // made once ran more than once.
-    let mismatch: Vec<u32> = ids
-        .iter()
-        .copied()
-        .filter(|id| if failed.contains(id) { count(id) > 0 } else { count(id) > 1 })
-        .collect();
+    let mismatch: Vec<u32> =
+        ids.iter().copied().filter(|id| if failed.contains(id) { count(id) > 0 } else { count(id) > 1 }).collect();
     let final_counter: i64 = run.durable[SERVER].get("counter").and_then(|v| v.parse().ok()).unwrap_or(0);
     let intended = p.ops.iter().fold(0, |c, op| op.apply(c).0);
     let mut f = Facts::new();

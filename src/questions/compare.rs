@@ -98,9 +98,7 @@ fn read_number(v: &toml::Value) -> Result<Option<f64>, String> {
         toml::Value::String(s) if is_none_word(s) => Ok(None),
         toml::Value::String(s) => {
             let t = s.trim().trim_end_matches("ms").trim();
-            t.parse::<f64>()
-                .map(Some)
-                .map_err(|_| format!("expected a number, got \"{s}\""))
+            t.parse::<f64>().map(Some).map_err(|_| format!("expected a number, got \"{s}\""))
         }
         other => Err(format!("expected a number, got {}", type_name(other))),
     }
@@ -139,7 +137,9 @@ fn read_items(v: &toml::Value) -> Result<Vec<String>, String> {
 /// `3` for `m3` when `m3` is among the expected names.
 fn align(given: &str, expected: &[String]) -> String {
     if given.chars().all(|c| c.is_ascii_digit()) {
-        if let Some(e) = expected.iter().find(|e| e.len() > 1 && e[1..] == *given && e.as_bytes()[0].is_ascii_alphabetic()) {
+        if let Some(e) =
+            expected.iter().find(|e| e.len() > 1 && e[1..] == *given && e.as_bytes()[0].is_ascii_alphabetic())
+        {
             return e.clone();
         }
     }
@@ -216,7 +216,10 @@ mod tests {
     fn yes_no_and_text() {
         assert!(grade_answer(&q(Kind::YesNo, false), &Value::Bool(true), Some(&answer("\"yes\""))).correct);
         assert!(!grade_answer(&q(Kind::YesNo, false), &Value::Bool(true), Some(&answer("false"))).correct);
-        assert!(grade_answer(&q(Kind::Text, false), &Value::text("At-Most-Once"), Some(&answer("\" at-most-once \""))).correct);
+        assert!(
+            grade_answer(&q(Kind::Text, false), &Value::text("At-Most-Once"), Some(&answer("\" at-most-once \"")))
+                .correct
+        );
         let v = grade_answer(&q(Kind::Text, false), &Value::text("x"), Some(&answer("3")));
         assert!(v.message.unwrap().contains("text"));
     }

@@ -40,10 +40,7 @@ pub struct Expr {
 
 impl Expr {
     pub fn eval(&self, facts: &Facts) -> Result<Value, String> {
-        let mut v = facts
-            .get(&self.fact)
-            .cloned()
-            .ok_or_else(|| format!("the run has no fact `{}`", self.fact))?;
+        let mut v = facts.get(&self.fact).cloned().ok_or_else(|| format!("the run has no fact `{}`", self.fact))?;
         if let Some(key) = &self.key {
             v = match v {
                 Value::Map(m) => m.get(key).cloned().ok_or_else(|| {

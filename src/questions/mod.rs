@@ -14,7 +14,9 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Kind {
     /// A number, right when within `tolerance` of the expected value.
-    Number { tolerance: f64 },
+    Number {
+        tolerance: f64,
+    },
     /// A word or phrase, compared without regard to case or outer spaces.
     Text,
     /// An ordered list.

@@ -69,9 +69,7 @@ impl Value {
             toml::Value::Boolean(b) => Value::Bool(*b),
             toml::Value::Datetime(d) => Value::Text(d.to_string()),
             toml::Value::Array(items) => Value::List(items.iter().map(Value::from_toml).collect()),
-            toml::Value::Table(t) => {
-                Value::Map(t.iter().map(|(k, v)| (k.clone(), Value::from_toml(v))).collect())
-            }
+            toml::Value::Table(t) => Value::Map(t.iter().map(|(k, v)| (k.clone(), Value::from_toml(v))).collect()),
         }
     }
 
@@ -85,9 +83,7 @@ impl Value {
             Value::Float(f) => toml::Value::Float(*f),
             Value::Text(s) => toml::Value::String(s.clone()),
             Value::List(items) => toml::Value::Array(items.iter().map(Value::to_toml).collect()),
-            Value::Map(m) => {
-                toml::Value::Table(m.iter().map(|(k, v)| (k.clone(), v.to_toml())).collect())
-            }
+            Value::Map(m) => toml::Value::Table(m.iter().map(|(k, v)| (k.clone(), v.to_toml())).collect()),
         }
     }
 }

@@ -6,7 +6,14 @@ use crate::lab::{Injection, Lab};
 use crate::models::{Outcome, Scenario};
 use crate::questions::{Question, Value};
 
-pub fn sheet(lab: &Lab, sc: &Scenario, inj: &Injection, out: &Outcome, answers: &[(Question, Value)], view: View) -> String {
+pub fn sheet(
+    lab: &Lab,
+    sc: &Scenario,
+    inj: &Injection,
+    out: &Outcome,
+    answers: &[(Question, Value)],
+    view: View,
+) -> String {
     let mut s = header(lab, sc, inj);
     s.push('\n');
     s.push_str(&wrap(&lab.intro, "  "));

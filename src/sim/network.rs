@@ -92,11 +92,7 @@ pub struct LinkConfig {
 
 impl Default for LinkConfig {
     fn default() -> Self {
-        LinkConfig {
-            latency: Latency::Constant(10 * MS),
-            drop: 0.0,
-            duplicate: 0.0,
-        }
+        LinkConfig { latency: Latency::Constant(10 * MS), drop: 0.0, duplicate: 0.0 }
     }
 }
 
@@ -149,22 +145,11 @@ pub struct Network {
 
 impl Network {
     pub fn new(seed: u64, names: Vec<String>, default: LinkConfig) -> Network {
-        Network {
-            default,
-            links: Vec::new(),
-            partitions: Vec::new(),
-            seed,
-            names,
-            streams: HashMap::default(),
-        }
+        Network { default, links: Vec::new(), partitions: Vec::new(), seed, names, streams: HashMap::default() }
     }
 
     pub fn config(&self, from: NodeId, to: NodeId) -> &LinkConfig {
-        self.links
-            .iter()
-            .find(|(k, _)| *k == (from, to))
-            .map(|(_, c)| c)
-            .unwrap_or(&self.default)
+        self.links.iter().find(|(k, _)| *k == (from, to)).map(|(_, c)| c).unwrap_or(&self.default)
     }
 
     /// Decides the fate of one transmission. Every call draws the same number
@@ -204,11 +189,7 @@ mod tests {
         Network::new(
             3,
             vec!["a".into(), "b".into()],
-            LinkConfig {
-                latency: Latency::Uniform { min: 5 * MS, max: 25 * MS },
-                drop,
-                duplicate: 0.0,
-            },
+            LinkConfig { latency: Latency::Uniform { min: 5 * MS, max: 25 * MS }, drop, duplicate: 0.0 },
         )
     }
 

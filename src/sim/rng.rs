@@ -40,9 +40,7 @@ impl Stream {
         for chunk in key.chunks_mut(8) {
             chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes());
         }
-        Stream {
-            rng: ChaCha8Rng::from_seed(key),
-        }
+        Stream { rng: ChaCha8Rng::from_seed(key) }
     }
 
     pub fn next_u64(&mut self) -> u64 {

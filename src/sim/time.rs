@@ -51,9 +51,7 @@ pub const DURATION_HELP: &str = "write a number and a unit, such as 250us, 40ms 
 /// through floating point.
 pub fn parse_duration(text: &str) -> Result<Dur, String> {
     let s = text.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let unit = unit.trim();
     let scale = match unit {
@@ -61,11 +59,7 @@ pub fn parse_duration(text: &str) -> Result<Dur, String> {
         "ms" => MS,
         "s" => SEC,
         "" => return Err(format!("duration `{text}` has no unit: {DURATION_HELP}")),
-        _ => {
-            return Err(format!(
-                "duration `{text}` has an unknown unit `{unit}`: {DURATION_HELP}"
-            ))
-        }
+        _ => return Err(format!("duration `{text}` has an unknown unit `{unit}`: {DURATION_HELP}")),
     };
     let bad = || format!("`{text}` is not a duration: {DURATION_HELP}");
     let (int, frac) = match num.split_once('.') {
@@ -78,11 +72,7 @@ pub fn parse_duration(text: &str) -> Result<Dur, String> {
     if frac.contains('.') {
         return Err(bad());
     }
-    let int_val: u64 = if int.is_empty() {
-        0
-    } else {
-        int.parse().map_err(|_| bad())?
-    };
+    let int_val: u64 = if int.is_empty() { 0 } else { int.parse().map_err(|_| bad())? };
     let mut total = int_val.checked_mul(scale).ok_or_else(bad)?;
     let mut place = scale;
     for d in frac.chars() {
@@ -90,9 +80,7 @@ pub fn parse_duration(text: &str) -> Result<Dur, String> {
         let digit = d.to_digit(10).ok_or_else(bad)? as u64;
         if place == 0 {
             if digit != 0 {
-                return Err(format!(
-                    "duration `{text}` is finer than a microsecond, the simulator's resolution"
-                ));
+                return Err(format!("duration `{text}` is finer than a microsecond, the simulator's resolution"));
             }
             continue;
         }

@@ -17,17 +17,11 @@ pub struct Seg {
 pub type Label = Vec<Seg>;
 
 pub fn shown(text: impl Into<String>) -> Seg {
-    Seg {
-        text: text.into(),
-        secret: false,
-    }
+    Seg { text: text.into(), secret: false }
 }
 
 pub fn secret(text: impl Into<String>) -> Seg {
-    Seg {
-        text: text.into(),
-        secret: true,
-    }
+    Seg { text: text.into(), secret: true }
 }
 
 /// The plain text of a label, secrets included.

@@ -69,10 +69,7 @@ impl<M: Model + ?Sized> Ctx<'_, M> {
         self.effects.push(Effect::CancelTimer(id));
     }
     pub fn persist(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        self.effects.push(Effect::Persist {
-            key: key.into(),
-            value: value.into(),
-        });
+        self.effects.push(Effect::Persist { key: key.into(), value: value.into() });
     }
     pub fn observe(&mut self, obs: M::Obs) {
         self.effects.push(Effect::Observe(obs));
@@ -104,11 +101,29 @@ pub enum NodeFault {
 
 enum Pending<Msg> {
     Start(NodeId),
-    Deliver { from: NodeId, to: NodeId, id: MsgId, copy: u8, msg: Msg },
-    Timer { node: NodeId, id: TimerId, tag: u64, incarnation: u32 },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        id: MsgId,
+        copy: u8,
+        msg: Msg,
+    },
+    Timer {
+        node: NodeId,
+        id: TimerId,
+        tag: u64,
+        incarnation: u32,
+    },
     Crash(NodeId),
-    Restart(NodeId),
-    Partition { index: usize, begin: bool },
+    /// `incarnation` is set on a model's own reboot, which a later crash voids.
+    Restart {
+        node: NodeId,
+        incarnation: Option<u32>,
+    },
+    Partition {
+        index: usize,
+        begin: bool,
+    },
 }
 
 /// A queue entry: only the ordering key and where the event waits in the
@@ -158,7 +173,6 @@ pub struct World<'m, M: Model> {
     model: &'m M,
     pub network: Network,
     seed: u64,
-    names: Vec<String>,
     now: Time,
     seq: u64,
     next_msg: MsgId,
@@ -185,7 +199,7 @@ impl<'m, M: Model> World<'m, M> {
     pub fn new(model: &'m M, seed: u64, network: Network) -> World<'m, M> {
         let names = model.node_names();
         let n = names.len();
-        World {
+        let mut world = World {
             model,
             network,
             seed,
@@ -206,8 +220,12 @@ impl<'m, M: Model> World<'m, M> {
             observations: Vec::new(),
             record: true,
             stats: Stats::default(),
-            names,
+        };
+        // Nodes start before anything else at time 0, a crash at 0ms included.
+        for node in 0..n {
+            world.push(0, Pending::Start(node));
         }
+        world
     }
 
     /// Turns the trace off, for benchmarks that only count events.
@@ -244,17 +262,13 @@ impl<'m, M: Model> World<'m, M> {
     pub fn schedule(&mut self, fault: &NodeFault) {
         match *fault {
             NodeFault::Crash { node, at } => self.push(at, Pending::Crash(node)),
-            NodeFault::Restart { node, at } => self.push(at, Pending::Restart(node)),
+            NodeFault::Restart { node, at } => self.push(at, Pending::Restart { node, incarnation: None }),
         }
     }
 
     /// Runs every event up to and including `until`, then returns the run.
     pub fn run(mut self, until: Time) -> Run<M> {
-        for node in 0..self.names.len() {
-            self.push(0, Pending::Start(node));
-        }
-        let windows: Vec<(Time, Time)> =
-            self.network.partitions.iter().map(|p| (p.at, p.until)).collect();
+        let windows: Vec<(Time, Time)> = self.network.partitions.iter().map(|p| (p.at, p.until)).collect();
         for (index, (at, end)) in windows.into_iter().enumerate() {
             self.push(at, Pending::Partition { index, begin: true });
             self.push(end, Pending::Partition { index, begin: false });
@@ -317,11 +331,13 @@ impl<'m, M: Model> World<'m, M> {
                 self.incarnation[node] += 1;
                 self.log(Event::Crash { node });
                 if let Some(after) = self.model.reboot_after(node) {
-                    self.push(self.now + after, Pending::Restart(node));
+                    let incarnation = Some(self.incarnation[node]);
+                    self.push(self.now.saturating_add(after), Pending::Restart { node, incarnation });
                 }
             }
-            Pending::Restart(node) => {
-                if self.nodes[node].is_some() {
+            Pending::Restart { node, incarnation } => {
+                let stale = incarnation.is_some_and(|i| i != self.incarnation[node]);
+                if self.nodes[node].is_some() || stale {
                     return;
                 }
                 self.log(Event::Restart { node });
@@ -376,10 +392,10 @@ impl<'m, M: Model> World<'m, M> {
                 let deliver = |copy, msg| Pending::Deliver { from: node, to, id, copy, msg };
                 match fate {
                     Fate::Lost(LossReason::Dropped) | Fate::Lost(LossReason::Partitioned) => {}
-                    Fate::Delivered { delay } => self.push(self.now + delay, deliver(0, msg)),
+                    Fate::Delivered { delay } => self.push(self.now.saturating_add(delay), deliver(0, msg)),
                     Fate::Duplicated { delay, copy_delay } => {
-                        self.push(self.now + delay, deliver(0, msg.clone()));
-                        self.push(self.now + copy_delay, deliver(1, msg));
+                        self.push(self.now.saturating_add(delay), deliver(0, msg.clone()));
+                        self.push(self.now.saturating_add(copy_delay), deliver(1, msg));
                     }
                 }
             }
@@ -390,7 +406,7 @@ impl<'m, M: Model> World<'m, M> {
                 }
                 self.armed[slot] = true;
                 let incarnation = self.incarnation[node];
-                self.push(self.now + after, Pending::Timer { node, id, tag, incarnation });
+                self.push(self.now.saturating_add(after), Pending::Timer { node, id, tag, incarnation });
             }
             Effect::CancelTimer(id) => {
                 if let Some(flag) = self.armed.get_mut(id as usize) {
@@ -405,5 +421,82 @@ impl<'m, M: Model> World<'m, M> {
             Effect::Call(label) => self.log(Event::Call { node, label }),
             Effect::Return(label) => self.log(Event::Return { node, label }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{shown, LinkConfig, MS};
+
+    /// Node 0 pings node 1 every 10ms; node 1 reboots by itself after 30ms.
+    struct Ping;
+
+    impl Model for Ping {
+        type Msg = u32;
+        type Node = ();
+        type Obs = ();
+        fn node_names(&self) -> Vec<String> {
+            vec!["a".into(), "b".into()]
+        }
+        fn start(&self, node: NodeId, ctx: &mut Ctx<Self>) {
+            if node == 0 {
+                ctx.set_timer(10 * MS, 0);
+            }
+        }
+        fn on_message(&self, _: &mut (), _: NodeId, _: u32, _: &mut Ctx<Self>) {}
+        fn on_timer(&self, _: &mut (), _: u64, ctx: &mut Ctx<Self>) {
+            ctx.send(1, 0);
+            ctx.set_timer(10 * MS, 0);
+        }
+        fn recover(&self, _: NodeId, _: &Durable, _: &mut Ctx<Self>) {}
+        fn reboot_after(&self, node: NodeId) -> Option<Time> {
+            (node == 1).then_some(30 * MS)
+        }
+        fn label(&self, _: &u32) -> Label {
+            vec![shown("ping")]
+        }
+        fn timer_label(&self, _: u64) -> (u8, Label) {
+            (0, vec![shown("tick")])
+        }
+    }
+
+    fn run(faults: &[NodeFault]) -> Vec<(Time, String)> {
+        let net = Network::new(1, Ping.node_names(), LinkConfig::default());
+        let mut w = World::new(&Ping, 1, net);
+        for f in faults {
+            w.schedule(f);
+        }
+        w.run(100 * MS)
+            .trace
+            .into_iter()
+            .filter_map(|e| match e.event {
+                Event::Crash { node } => Some((e.time, format!("crash {node}"))),
+                Event::Restart { node } => Some((e.time, format!("restart {node}"))),
+                Event::DropAtDown { .. } => Some((e.time, "lost".into())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_crash_at_time_zero_lands_after_the_node_started() {
+        let events = run(&[NodeFault::Crash { node: 1, at: 0 }]);
+        assert_eq!(events[0], (0, "crash 1".into()));
+        assert_eq!(events[1], (20 * MS, "lost".into()));
+        assert!(events.contains(&(30 * MS, "restart 1".into())));
+    }
+
+    #[test]
+    fn a_later_crash_voids_the_earlier_automatic_reboot() {
+        let events = run(&[
+            NodeFault::Crash { node: 1, at: 5 * MS },
+            NodeFault::Restart { node: 1, at: 10 * MS },
+            NodeFault::Crash { node: 1, at: 20 * MS },
+        ]);
+        let restarts: Vec<Time> = events.iter().filter(|(_, e)| e == "restart 1").map(|(t, _)| *t).collect();
+        // The reboot due at 35ms belonged to the first crash; the second
+        // crash's own reboot comes at 50ms.
+        assert_eq!(restarts, vec![10 * MS, 50 * MS]);
     }
 }

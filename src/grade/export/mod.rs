@@ -26,7 +26,9 @@ pub fn answer_text(a: &Option<toml::Value>) -> String {
         Some(toml::Value::String(s)) if s.trim().is_empty() => "-".into(),
         Some(toml::Value::String(s)) => s.clone(),
         Some(toml::Value::Array(items)) if items.is_empty() => "(none)".into(),
-        Some(toml::Value::Array(items)) => items.iter().map(|i| answer_text(&Some(i.clone()))).collect::<Vec<_>>().join(", "),
+        Some(toml::Value::Array(items)) => {
+            items.iter().map(|i| answer_text(&Some(i.clone()))).collect::<Vec<_>>().join(", ")
+        }
         Some(toml::Value::Boolean(b)) => if *b { "yes" } else { "no" }.into(),
         Some(v) => v.to_string(),
     }
