@@ -122,42 +122,74 @@ fn detail_levels_reveal_more() {
     bad_input(&["run", "2", "--detail", "9"], &["--detail"]);
 }
 
+/// The template with every blank filled from `run --format json`'s answers;
+/// `spoil` names one answer to replace with a wrong one.
+fn filled_template(lab: &str, seed: &str, spoil: Option<usize>) -> String {
+    let mut text = stdout(&["run", lab, "--template", "--seed", seed]);
+    let j: serde_json::Value =
+        serde_json::from_str(&stdout(&["run", lab, "--seed", seed, "--format", "json"])).unwrap();
+    for (i, (id, v)) in j["answers"].as_object().unwrap().iter().enumerate() {
+        let value = match (spoil == Some(i), v) {
+            (true, serde_json::Value::Array(_)) => "[\"zz9\"]".to_string(),
+            (true, serde_json::Value::Bool(b)) => (!b).to_string(),
+            (true, serde_json::Value::Number(n)) => (n.as_f64().unwrap() + 1.0).to_string(),
+            (true, _) => "-1".to_string(),
+            (false, serde_json::Value::Null) => "\"none\"".to_string(),
+            (false, other) => other.to_string(),
+        };
+        let blank = format!("\n{id} = \"\"\n");
+        assert!(text.contains(&blank), "no blank for {id}");
+        text = text.replace(&blank, &format!("\n{id} = {value}\n"));
+    }
+    text
+}
+
 #[test]
-fn template_then_check_round_trip_through_the_cli() {
+fn solved_answers_get_full_marks_through_the_cli_at_50_seeds() {
     let dir = tempfile::tempdir().unwrap();
     for lab in ["1", "2", "3"] {
-        for seed in ["1", "17"] {
-            let template = stdout(&["run", lab, "--template", "--seed", seed]);
-            let j: serde_json::Value =
-                serde_json::from_str(&stdout(&["run", lab, "--seed", seed, "--format", "json"])).unwrap();
-            let mut text = template.clone();
-            for (id, v) in j["answers"].as_object().unwrap() {
-                let toml_value = match v {
-                    serde_json::Value::Null => "\"none\"".to_string(),
-                    other => other.to_string(),
-                };
-                text = text.replace(&format!("\n{id} = \"\"\n"), &format!("\n{id} = {toml_value}\n"));
-            }
-            let path = write(dir.path(), "answers.toml", &text);
+        for seed in 1..=50 {
+            let seed = seed.to_string();
+            let path = write(dir.path(), "answers.toml", &filled_template(lab, &seed, None));
             let out = distlab().args(["check", lab, path.to_str().unwrap()]).output().unwrap();
             let s = String::from_utf8_lossy(&out.stdout);
             assert_eq!(out.status.code(), Some(0), "lab {lab} seed {seed}:\n{s}");
             assert!(s.contains("full marks"), "{s}");
 
-            let json = distlab().args(["check", lab, path.to_str().unwrap(), "--format", "json"]).output().unwrap();
-            let g: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-            assert_eq!(g["score"], g["max_score"]);
+            // One answer changed (a different one each seed): fewer points, exit 1.
+            let k = seed.parse::<usize>().unwrap() % 5;
+            let path = write(dir.path(), "spoiled.toml", &filled_template(lab, &seed, Some(k)));
+            let out = distlab().args(["check", lab, path.to_str().unwrap(), "--format", "json"]).output().unwrap();
+            assert_eq!(out.status.code(), Some(1), "lab {lab} seed {seed}: a wrong answer kept exit 0");
+            let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert!(g["score"].as_f64() < g["max_score"].as_f64());
             assert_eq!(g["seed"].to_string(), seed);
-            assert!(g["questions"].as_array().unwrap().iter().all(|q| q["correct"] == true));
-
-            // The blank template: graded, not full marks, exit 1.
-            let blank = write(dir.path(), "blank.toml", &template);
-            distlab()
-                .args(["check", lab, blank.to_str().unwrap()])
-                .assert()
-                .code(1)
-                .stdout(predicate::str::contains("no answer"));
         }
+    }
+}
+
+#[test]
+fn check_reports_in_json_and_a_blank_template_scores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for lab in ["1", "2", "3"] {
+        let path = write(dir.path(), "answers.toml", &filled_template(lab, "17", None));
+        let json = distlab().args(["check", lab, path.to_str().unwrap(), "--format", "json"]).output().unwrap();
+        assert_eq!(json.status.code(), Some(0));
+        let g: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        assert_eq!(g["score"], g["max_score"]);
+        assert_eq!(g["seed"], 17);
+        assert!(g["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["correct"] == true && q["max_score"].as_f64() >= Some(1.0)));
+
+        let blank = write(dir.path(), "blank.toml", &stdout(&["run", lab, "--template"]));
+        distlab()
+            .args(["check", lab, blank.to_str().unwrap()])
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains("no answer").and(predicate::str::contains("score 0/")));
     }
 }
 
