@@ -318,8 +318,7 @@ impl Model for Params {
             Msg::Request { id, attempt, op } => vec![shown(format!("{} {op} (try {attempt})", rid(*id)))],
             Msg::Reply { id, result, cached } => vec![
                 shown(format!("reply {} = ", rid(*id))),
-                secret(result.to_string()),
-                secret(if *cached { " (from cache)" } else { "" }),
+                secret(if *cached { format!("{result} (from cache)") } else { result.to_string() }),
             ],
             Msg::Working { id } => vec![shown(format!("working on {}", rid(*id)))],
         }
