@@ -120,6 +120,9 @@ fn detail_levels_reveal_more() {
     assert!(more.contains("acked: timer cancelled") && !plain.contains("acked: timer cancelled"));
     assert!(more.lines().count() > plain.lines().count());
     bad_input(&["run", "2", "--detail", "9"], &["--detail"]);
+    let timers = stdout(&["run", "1", "--solve", "--detail", "2"]);
+    assert!(timers.contains("pacing timer") && !plain.contains("pacing timer"));
+    assert!(!more.contains("timeout m2") || plain.contains("timeout m2"));
 }
 
 /// The template with every blank filled from `run --format json`'s answers;

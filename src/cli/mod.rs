@@ -50,7 +50,7 @@ Examples:
   distlab run 1                      question mode: outcomes are ? blanks
   distlab run 02 --solve             every blank filled in
   distlab run retry --seed 7         another scenario of the same lab
-  distlab run 3 --detail 1           more of the mechanism (timers, tables)
+  distlab run 3 --detail 3           more of the mechanism (bits: 1 internals, 2 timers)
   distlab run 3 --format json        answers, facts and the whole trace
   distlab run labs/my-lab.toml       a lab file of your own
   distlab run 2 --template > answers.toml")]
@@ -98,8 +98,9 @@ pub struct RunArgs {
     /// Fill in every blank.
     #[arg(long)]
     pub solve: bool,
-    /// Show more of the mechanism: 1 adds timers cancelled and tables, 2 every timer.
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    /// Show more of the mechanism, as a sum of bits: 1 protocol internals
+    /// (acks matched, tables, work started), 2 every timer, 4 cache state.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=7))]
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -135,8 +136,8 @@ pub struct InjectArgs {
     /// The same faults from a TOML file.
     #[arg(long, value_name = "FILE.toml")]
     pub plan: Option<PathBuf>,
-    /// Show more of the mechanism in the faulted run's timeline.
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    /// Show more of the mechanism in the faulted run's timeline (bits, as for run).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=7))]
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,

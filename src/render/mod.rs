@@ -11,8 +11,17 @@ pub mod timeline;
 pub struct View {
     /// Fill in every blank.
     pub solve: bool,
-    /// 0 shows the protocol; higher levels reveal more of the mechanism.
+    /// Detail bits: 0 shows the protocol; each bit reveals one more layer of
+    /// the mechanism (which layer is the model's to say; see `--help`).
     pub detail: u8,
+}
+
+impl View {
+    /// A line at level 0 always shows; a line at level L shows when the
+    /// detail bits include L's bits, so `--detail 3` is 1 and 2 together.
+    pub fn shows(&self, level: u8) -> bool {
+        level == 0 || self.detail & level == level
+    }
 }
 
 /// Wraps prose at a fixed width, so output never depends on the terminal.

@@ -97,7 +97,7 @@ fn width(s: &str) -> usize {
 
 pub fn timeline(out: &Outcome, sc: &Scenario, view: View) -> String {
     let all = rows(out, sc);
-    let visible: Vec<&Row> = all.iter().filter(|r| r.level <= view.detail).collect();
+    let visible: Vec<&Row> = all.iter().filter(|r| view.shows(r.level)).collect();
     // Column widths come from the solved text, so both modes line up alike.
     let mut widths: Vec<usize> = out.nodes.iter().map(|n| width(n).max(12)).collect();
     for r in &visible {
