@@ -356,3 +356,48 @@ fn a_closed_pipe_is_not_a_crash() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn set_overrides_are_validated_echoed_and_recorded_for_check() {
+    let out = stdout(&["run", "2", "--set", "model.timeout=30ms", "--set", "network.drop=0"]);
+    assert!(out.contains("set: model.timeout=30ms, network.drop=0\n"));
+    assert!(out.contains("model reliable: messages=6 timeout=30ms"));
+    assert!(out.contains("drop 0,"));
+    assert!(out.contains("distlab run 2 --set model.timeout=30ms --set network.drop=0 --template"));
+    // No loss at all: every message is sent at least once and nothing is lost.
+    let j: serde_json::Value =
+        serde_json::from_str(&stdout(&["run", "2", "--set", "network.drop=0", "--format", "json"])).unwrap();
+    assert_eq!(j["facts"]["gave_up"], serde_json::json!([]));
+
+    // The template records the overrides; check re-runs under them.
+    let dir = tempfile::tempdir().unwrap();
+    let template = stdout(&["run", "2", "--set", "model.timeout=30ms", "--template"]);
+    assert!(template.contains("set = [\"model.timeout=30ms\"]"));
+    let solved: serde_json::Value =
+        serde_json::from_str(&stdout(&["run", "2", "--set", "model.timeout=30ms", "--format", "json"])).unwrap();
+    let plain: serde_json::Value = serde_json::from_str(&stdout(&["run", "2", "--format", "json"])).unwrap();
+    assert_ne!(solved["answers"], plain["answers"], "a 30ms timeout should change lab 2's answers");
+    let mut text = template;
+    for (id, v) in solved["answers"].as_object().unwrap() {
+        let v = if v.is_null() { "\"none\"".to_string() } else { v.to_string() };
+        text = text.replace(&format!("\n{id} = \"\"\n"), &format!("\n{id} = {v}\n"));
+    }
+    let path = write(dir.path(), "a.toml", &text);
+    distlab().args(["check", "2", path.to_str().unwrap()]).assert().code(0);
+    // The same answers against the lab without the override fall short.
+    let stripped = write(dir.path(), "b.toml", &text.replace("set = [\"model.timeout=30ms\"]\n", ""));
+    distlab().args(["check", "2", stripped.to_str().unwrap()]).assert().code(1);
+}
+
+#[test]
+fn bad_overrides_get_one_line_and_exit_2() {
+    bad_input(&["run", "2", "--set", "model.timout=30ms"], &["--set model.timout=30ms", "did you mean `timeout`"]);
+    bad_input(&["run", "2", "--set", "network.drop=1.5"], &["--set network.drop=1.5", "out of range"]);
+    bad_input(&["run", "2", "--set", "model.timeout=30"], &["no unit"]);
+    bad_input(&["run", "2", "--set", "nonsense"], &["no `=`", "KEY=VALUE"]);
+    bad_input(&["run", "2", "--set", "fault.0.at=1ms"], &["`fault` does not exist"]);
+    bad_input(&["inject", "3", "--set", "model.semantics=maybe", "--drop", "0.1"], &["unknown semantics `maybe`"]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "a.toml", "lab = 2\nset = [\"model.messages=0\"]\n[answers]\n");
+    bad_input(&["check", "2", p.to_str().unwrap()], &["--set model.messages=0", "messages must be from 1 to 1000"]);
+}

@@ -1,5 +1,5 @@
 use super::{Format, InjectArgs};
-use crate::lab::{faults, load_plan, resolve, Injection, Lab};
+use crate::lab::{faults, load_plan, resolve_with, Injection, Lab};
 use crate::output::emit;
 use crate::render::{header::header, json::run_json, timeline::timeline, View};
 use crate::sim::Latency;
@@ -43,7 +43,7 @@ fn injection(a: &InjectArgs, lab: &Lab) -> anyhow::Result<Injection> {
 }
 
 pub fn inject(a: &InjectArgs) -> anyhow::Result<u8> {
-    let lab = resolve(&a.lab)?;
+    let lab = resolve_with(&a.lab, &a.set)?;
     let inj = injection(a, &lab)?;
     let seed = a.seed.unwrap_or(lab.seed);
     let base = lab.solve(seed, &Injection::default()).map_err(anyhow::Error::msg)?;

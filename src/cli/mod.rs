@@ -53,6 +53,7 @@ Examples:
   distlab run 3 --detail 3           more of the mechanism (bits: 1 internals, 2 timers)
   distlab run 3 --format json        answers, facts and the whole trace
   distlab run labs/my-lab.toml       a lab file of your own
+  distlab run 2 --set model.timeout=30ms   what a shorter timeout does
   distlab run 2 --template > answers.toml")]
     Run(RunArgs),
     /// Run a lab with extra faults and compare every answer with the fault-free run.
@@ -104,6 +105,10 @@ pub struct RunArgs {
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Override a lab parameter by its dotted path, validated like the file:
+    /// network.drop=0.3, model.timeout=80ms, fault.0.at=120ms. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Print an answers file to fill in, instead of the run.
     #[arg(long, conflicts_with_all = ["solve", "format"])]
     pub template: bool,
@@ -133,6 +138,10 @@ pub struct InjectArgs {
     /// Restart NODE at time T: NODE@T.
     #[arg(long, value_name = "NODE@T")]
     pub restart: Vec<String>,
+    /// Override a lab parameter by its dotted path, validated like the file:
+    /// network.drop=0.3, model.timeout=80ms, fault.0.at=120ms. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// The same faults from a TOML file.
     #[arg(long, value_name = "FILE.toml")]
     pub plan: Option<PathBuf>,
@@ -149,6 +158,11 @@ pub struct CheckArgs {
     pub lab: Option<String>,
     /// The answers file (start from `distlab run LAB --template`).
     pub answers: Option<PathBuf>,
+    /// Override a lab parameter by its dotted path, validated like the file:
+    /// network.drop=0.3, model.timeout=80ms, fault.0.at=120ms. Repeatable; added to those the
+    /// answers file records.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Compare every lab's `run --solve` output at its default seed with expected/.
     #[arg(long)]
     pub expected: bool,

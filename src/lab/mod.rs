@@ -5,9 +5,10 @@
 pub mod catalog;
 pub mod diag;
 pub mod faults;
+pub mod overrides;
 pub mod schema;
 
-pub use catalog::{resolve, Source};
+pub use catalog::{resolve, resolve_with, Source};
 pub use diag::Diag;
 pub use faults::FaultDef;
 pub use schema::LabKind;
@@ -38,6 +39,8 @@ pub struct Lab {
     pub file: String,
     /// True when it came from the built-in catalogue (so `run 2` finds it).
     pub builtin: bool,
+    /// The `--set KEY=VALUE` overrides it was loaded with, as given.
+    pub overrides: Vec<String>,
 }
 
 /// Extra faults for one run, from `inject` flags or a plan file.
@@ -81,8 +84,17 @@ impl Lab {
         if self.builtin {
             self.number.to_string()
         } else {
-            self.file.clone()
+            shell_word(&self.file)
         }
+    }
+
+    /// The lab's name plus its `--set` flags: what reproduces this run.
+    pub fn cli_name_with_overrides(&self) -> String {
+        let mut s = self.cli_name();
+        for o in &self.overrides {
+            s.push_str(&format!(" --set {}", shell_word(o)));
+        }
+        s
     }
 
     pub fn node_names(&self) -> Vec<String> {
@@ -135,6 +147,15 @@ impl Lab {
             .map(|q| q.expected(&outcome.facts).map(|v| (q.clone(), v)).map_err(|e| format!("{}: {e}", self.file)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Solved { scenario, outcome, answers })
+    }
+}
+
+/// Quotes a word for a shell when it needs quoting.
+fn shell_word(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "._-=/:@,".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
@@ -434,6 +455,7 @@ impl Loader<'_> {
             questions,
             file: self.file.to_string(),
             builtin: false,
+            overrides: Vec::new(),
         })
     }
 }

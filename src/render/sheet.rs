@@ -23,13 +23,14 @@ pub fn sheet(
     s.push_str(&questions(answers, view.solve));
     s.push('\n');
     let lab_arg = lab.cli_name();
+    let run_arg = lab.cli_name_with_overrides();
     let seed = if sc.seed == lab.seed { String::new() } else { format!(" --seed {}", sc.seed) };
     if view.solve {
         s.push_str("Solved: every ? is filled in. To grade your own answers:\n");
     } else {
         s.push_str("Answer them:\n");
     }
-    s.push_str(&format!("  distlab run {lab_arg}{seed} --template > answers.toml   (then fill it in)\n"));
+    s.push_str(&format!("  distlab run {run_arg}{seed} --template > answers.toml   (then fill it in)\n"));
     s.push_str(&format!("  distlab check {lab_arg} answers.toml\n"));
     s
 }
