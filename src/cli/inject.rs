@@ -34,9 +34,18 @@ fn injection(a: &InjectArgs, lab: &Lab) -> anyhow::Result<Injection> {
         let (node, at) = faults::parse_node_at(spec, &names).map_err(|e| anyhow!("--restart '{spec}': {e}"))?;
         inj.faults.push(faults::FaultDef::Restart { node, at });
     }
+    let disks = lab.model.disk_blocks();
+    for spec in &a.corrupt {
+        let f = faults::parse_corrupt(spec, &names, &disks, false).map_err(|e| anyhow!("--corrupt '{spec}': {e}"))?;
+        inj.faults.push(f);
+    }
+    for spec in &a.lse {
+        let f = faults::parse_corrupt(spec, &names, &disks, true).map_err(|e| anyhow!("--lse '{spec}': {e}"))?;
+        inj.faults.push(f);
+    }
     if inj.is_empty() {
         return Err(anyhow!(
-            "no fault to inject: give at least one of --drop, --duplicate, --delay, --partition, --crash, --restart or --plan (see distlab inject --help)"
+            "no fault to inject: give at least one of --drop, --duplicate, --delay, --partition, --crash, --restart, --corrupt, --lse or --plan (see distlab inject --help)"
         ));
     }
     Ok(inj)

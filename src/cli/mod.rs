@@ -142,6 +142,14 @@ pub struct InjectArgs {
     /// network.drop=0.3, model.timeout=80ms, fault.0.at=120ms. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Corrupt a disk block at time T: NODE:BLOCK@T, a bit flip unless
+    /// /KIND says misdirect (the next write lands on the next block) or
+    /// lostwrite (the next write is never stored).
+    #[arg(long, value_name = "NODE:BLOCK@T[/KIND]")]
+    pub corrupt: Vec<String>,
+    /// A latent sector error at time T: reads of the block fail until it is rewritten.
+    #[arg(long, value_name = "NODE:BLOCK@T")]
+    pub lse: Vec<String>,
     /// The same faults from a TOML file.
     #[arg(long, value_name = "FILE.toml")]
     pub plan: Option<PathBuf>,

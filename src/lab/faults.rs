@@ -2,13 +2,14 @@
 //! and partitions, with node names resolved and windows checked.
 
 use super::diag::suggest;
-use crate::sim::{fmt_time, parse_duration, NodeFault, NodeId, Partition, Time};
+use crate::sim::{fmt_time, parse_duration, Corruption, NodeFault, NodeId, Partition, Time};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum FaultDef {
     Crash { node: NodeId, at: Time },
     Restart { node: NodeId, at: Time },
     Partition { from: Vec<NodeId>, to: Vec<NodeId>, two_way: bool, at: Time, until: Time },
+    Corrupt { node: NodeId, block: usize, kind: Corruption, at: Time },
 }
 
 impl FaultDef {
@@ -17,6 +18,9 @@ impl FaultDef {
         match self {
             FaultDef::Crash { node, at } => format!("crash {} at {}", names[*node], fmt_time(*at)),
             FaultDef::Restart { node, at } => format!("restart {} at {}", names[*node], fmt_time(*at)),
+            FaultDef::Corrupt { node, block, kind, at } => {
+                format!("{kind} on {} block {block} at {}", names[*node], fmt_time(*at))
+            }
             FaultDef::Partition { from, to, two_way, at, until } => format!(
                 "partition {} {} {} from {} to {}",
                 group(from),
@@ -32,6 +36,7 @@ impl FaultDef {
         match *self {
             FaultDef::Crash { node, at } => Some(NodeFault::Crash { node, at }),
             FaultDef::Restart { node, at } => Some(NodeFault::Restart { node, at }),
+            FaultDef::Corrupt { node, block, kind, at } => Some(NodeFault::Corrupt { node, block, kind, at }),
             FaultDef::Partition { .. } => None,
         }
     }
@@ -64,6 +69,52 @@ fn time_of(s: &str) -> Result<Time, String> {
 pub fn parse_node_at(spec: &str, names: &[String]) -> Result<(NodeId, Time), String> {
     let (node, at) = spec.split_once('@').ok_or_else(|| "write NODE@TIME, such as server@120ms".to_string())?;
     Ok((node_id(names, node.trim())?, time_of(at)?))
+}
+
+/// Checks that a node has a disk with this block.
+pub fn check_block(names: &[String], disks: &[usize], node: NodeId, block: usize) -> Result<(), String> {
+    let with_disks: Vec<&str> = names.iter().zip(disks).filter(|(_, d)| **d > 0).map(|(n, _)| n.as_str()).collect();
+    match disks.get(node).copied().unwrap_or(0) {
+        0 if with_disks.is_empty() => {
+            Err(format!("no node in this lab has a disk, so `{}` cannot be corrupted", names[node]))
+        }
+        0 => Err(format!("node `{}` has no disk; nodes with disks: {}", names[node], with_disks.join(", "))),
+        n if block >= n => Err(format!("{} has blocks 0 to {}; there is no block {block}", names[node], n - 1)),
+        _ => Ok(()),
+    }
+}
+
+/// `server:3` → (node, block), checked against the nodes' disks.
+pub fn parse_block(spec: &str, names: &[String], disks: &[usize]) -> Result<(NodeId, usize), String> {
+    let (node, block) =
+        spec.split_once(':').ok_or_else(|| format!("`{spec}` names no block: write NODE:BLOCK, such as server:3"))?;
+    let node = node_id(names, node.trim())?;
+    let block: usize = block
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{}` is not a block number: write NODE:BLOCK, such as server:3", block.trim()))?;
+    check_block(names, disks, node, block)?;
+    Ok((node, block))
+}
+
+pub const CORRUPT_HELP: &str =
+    "write NODE:BLOCK@TIME, optionally /KIND with KIND one of bitflip (the default), misdirect, lostwrite: such as server:3@50ms/misdirect";
+
+/// `--corrupt server:3@50ms[/kind]` and `--lse server:3@50ms`.
+pub fn parse_corrupt(spec: &str, names: &[String], disks: &[usize], latent: bool) -> Result<FaultDef, String> {
+    let (what, kind) = match spec.rsplit_once('/') {
+        Some((w, k)) if !latent => {
+            let kind = Corruption::parse(k.trim()).filter(|k| *k != Corruption::Latent).ok_or_else(|| {
+                format!("unknown corruption `{}`: {CORRUPT_HELP} (use --lse for latent sector errors)", k.trim())
+            })?;
+            (w, kind)
+        }
+        _ if latent => (spec, Corruption::Latent),
+        _ => (spec, Corruption::BitFlip),
+    };
+    let (place, at) = what.split_once('@').ok_or_else(|| format!("no time: {CORRUPT_HELP}"))?;
+    let (node, block) = parse_block(place, names, disks)?;
+    Ok(FaultDef::Corrupt { node, block, kind, at: time_of(at)? })
 }
 
 /// `MIN..MAX` durations, such as `5ms..40ms`.
@@ -131,6 +182,30 @@ mod tests {
         assert!(parse_partition("client/sever@1ms..2ms", &names()).unwrap_err().contains("did you mean `server`"));
         assert!(parse_partition("client/client@1ms..2ms", &names()).unwrap_err().contains("both sides"));
         assert!(parse_partition("/server@1ms..2ms", &names()).unwrap_err().contains("empty"));
+    }
+
+    #[test]
+    fn corruptions_parse_against_the_disks() {
+        let disks = [0, 4];
+        assert_eq!(
+            parse_corrupt("server:3@5ms/misdirect", &names(), &disks, false),
+            Ok(FaultDef::Corrupt { node: 1, block: 3, kind: Corruption::Misdirected, at: 5000 })
+        );
+        assert_eq!(
+            parse_corrupt("server:0@1ms", &names(), &disks, true),
+            Ok(FaultDef::Corrupt { node: 1, block: 0, kind: Corruption::Latent, at: 1000 })
+        );
+        assert!(parse_corrupt("server:4@1ms", &names(), &disks, false).unwrap_err().contains("blocks 0 to 3"));
+        assert!(parse_corrupt("client:0@1ms", &names(), &disks, false)
+            .unwrap_err()
+            .contains("has no disk; nodes with disks: server"));
+        assert!(parse_corrupt("server:0@1ms/melt", &names(), &disks, false)
+            .unwrap_err()
+            .contains("unknown corruption `melt`"));
+        assert!(parse_corrupt("server@1ms", &names(), &disks, false).unwrap_err().contains("NODE:BLOCK"));
+        assert!(parse_corrupt("server:0@1ms", &names(), &[0, 0], false)
+            .unwrap_err()
+            .contains("no node in this lab has a disk"));
     }
 
     #[test]

@@ -184,7 +184,8 @@ pub fn load_plan(text: &str, file: &str, lab: &Lab) -> Result<Injection, Diag> {
     let plan: PlanFile = toml::from_str(text).map_err(|e| Diag::from_toml(file, text, &e))?;
     let ctx = Loader { file, text };
     let names = lab.node_names();
-    let faults = plan.fault.iter().map(|f| ctx.fault(f, &names)).collect::<Result<_, _>>()?;
+    let disks = lab.model.disk_blocks();
+    let faults = plan.fault.iter().map(|f| ctx.fault(f, &names, &disks)).collect::<Result<_, _>>()?;
     Ok(Injection {
         drop: plan.drop.map(|p| p.0),
         duplicate: plan.duplicate.map(|p| p.0),
@@ -284,11 +285,12 @@ impl Loader<'_> {
         faults::node_id(names, name.get_ref()).map_err(|e| self.err(name, e))
     }
 
-    fn fault(&self, f: &FaultSection, names: &[String]) -> Result<FaultDef, Diag> {
+    fn fault(&self, f: &FaultSection, names: &[String], disks: &[usize]) -> Result<FaultDef, Diag> {
         let at = f.at.get_ref().0;
-        let kinds = [f.crash.is_some(), f.restart.is_some(), f.partition.is_some()];
+        let kinds =
+            [f.crash.is_some(), f.restart.is_some(), f.partition.is_some(), f.corrupt.is_some(), f.lse.is_some()];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            return Err(self.err(&f.at, "a [[fault]] needs exactly one of `crash = \"node\"`, `restart = \"node\"` or `partition = [[\"a\"], [\"b\"]]`"));
+            return Err(self.err(&f.at, "a [[fault]] needs exactly one of `crash = \"node\"`, `restart = \"node\"`, `partition = [[\"a\"], [\"b\"]]`, `corrupt = \"node:block\"` or `lse = \"node:block\"`"));
         }
         if let Some(until) = &f.until {
             if f.partition.is_none() {
@@ -300,6 +302,30 @@ impl Loader<'_> {
         }
         if f.oneway.is_some() && f.partition.is_none() {
             return Err(self.err(&f.at, "`oneway` belongs to partitions"));
+        }
+        if let Some(k) = &f.kind {
+            if f.corrupt.is_none() {
+                return Err(self.err(k, "`kind` belongs to `corrupt` faults"));
+            }
+        }
+        if let Some(spec) = f.corrupt.as_ref().or(f.lse.as_ref()) {
+            let (node, block) = faults::parse_block(spec.get_ref(), names, disks).map_err(|e| self.err(spec, e))?;
+            let kind = match (&f.kind, f.lse.is_some()) {
+                (_, true) => crate::sim::Corruption::Latent,
+                (None, false) => crate::sim::Corruption::BitFlip,
+                (Some(k), false) => crate::sim::Corruption::parse(k.get_ref())
+                    .filter(|k| *k != crate::sim::Corruption::Latent)
+                    .ok_or_else(|| {
+                        self.err(
+                            k,
+                            format!(
+                                "unknown corruption kind `{}`: use bitflip, misdirect or lostwrite (or an `lse` fault)",
+                                k.get_ref()
+                            ),
+                        )
+                    })?,
+            };
+            return Ok(FaultDef::Corrupt { node, block, kind, at });
         }
         if let Some(n) = &f.crash {
             return Ok(FaultDef::Crash { node: self.node(n, names)?, at });
@@ -421,7 +447,8 @@ impl Loader<'_> {
             }
             links.push((key, self.link(&link, &l.latency, l.drop, l.duplicate)));
         }
-        let faults = f.fault.iter().map(|x| self.fault(x, &names)).collect::<Result<Vec<_>, _>>()?;
+        let disks = model.disk_blocks();
+        let faults = f.fault.iter().map(|x| self.fault(x, &names, &disks)).collect::<Result<Vec<_>, _>>()?;
         let facts = model.fact_names();
         let mut seen = BTreeSet::new();
         let mut questions = Vec::new();

@@ -214,6 +214,11 @@ pub struct FaultSection {
     pub restart: Option<Spanned<String>>,
     pub partition: Option<Spanned<Vec<Vec<Spanned<String>>>>>,
     pub oneway: Option<bool>,
+    /// `corrupt = "server:3"`, with `kind` bitflip (default), misdirect or lostwrite.
+    pub corrupt: Option<Spanned<String>>,
+    /// `lse = "server:3"`: a latent sector error.
+    pub lse: Option<Spanned<String>>,
+    pub kind: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

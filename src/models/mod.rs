@@ -59,6 +59,16 @@ impl ModelConfig {
         }
     }
 
+    /// Each node's disk size in blocks (0: no disk), in node order.
+    pub fn disk_blocks(&self) -> Vec<usize> {
+        let n = self.node_names().len();
+        match self {
+            ModelConfig::Datagram(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            ModelConfig::Reliable(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            ModelConfig::Rpc(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+        }
+    }
+
     pub fn fact_names(&self) -> &'static [&'static str] {
         fact_names(self.name())
     }
