@@ -139,10 +139,10 @@ impl Disk {
             return WriteResult::Cached;
         }
         self.cache.remove(&block);
-        self.to_media(block, stored)
+        self.put_on_media(block, stored)
     }
 
-    fn to_media(&mut self, block: usize, stored: Stored) -> WriteResult {
+    fn put_on_media(&mut self, block: usize, stored: Stored) -> WriteResult {
         match self.armed.remove(&block) {
             Some(Corruption::LostWrite) => WriteResult::Lost,
             Some(Corruption::Misdirected) => {
@@ -162,7 +162,7 @@ impl Disk {
     /// Writes every cached block to the media, in block order.
     pub fn flush(&mut self) -> Vec<(usize, WriteResult)> {
         let cached = std::mem::take(&mut self.cache);
-        cached.into_iter().map(|(b, s)| (b, self.to_media(b, s))).collect()
+        cached.into_iter().map(|(b, s)| (b, self.put_on_media(b, s))).collect()
     }
 
     /// A crash: the volatile cache is gone; the media keeps what it has.
