@@ -401,3 +401,18 @@ fn bad_overrides_get_one_line_and_exit_2() {
     let p = write(dir.path(), "a.toml", "lab = 2\nset = [\"model.messages=0\"]\n[answers]\n");
     bad_input(&["check", "2", p.to_str().unwrap()], &["--set model.messages=0", "messages must be from 1 to 1000"]);
 }
+
+#[test]
+fn bursts_drop_and_duplicate_inside_their_window_only() {
+    let out = stdout(&["inject", "1", "--burst", "1@0ms..35ms"]);
+    assert!(out.contains("injected: drop burst 1 from 0ms to 35ms"));
+    let lost: Vec<&str> = out.lines().filter(|l| l.contains("──✗ lost")).collect();
+    assert!(lost.len() >= 4, "{out}");
+    assert!(out.lines().any(|l| l.trim_start().starts_with("40ms") && l.contains("──▶")));
+    let dup = stdout(&["inject", "1", "--dup-burst", "1@0ms..80ms", "--format", "json"]);
+    let j: serde_json::Value = serde_json::from_str(&dup).unwrap();
+    let twice = j["faulted"]["facts"]["duplicated"].as_array().unwrap().len();
+    assert!(twice >= 5, "{twice}");
+    bad_input(&["inject", "1", "--burst", "2@0ms..5ms"], &["--burst", "out of range"]);
+    bad_input(&["inject", "1", "--burst", "0.5"], &["--burst", "P@START..END"]);
+}

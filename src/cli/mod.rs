@@ -40,6 +40,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// List every lab: number, slug, title and kind.
@@ -66,6 +68,7 @@ Examples:
   distlab inject 2 --partition sender/receiver@50ms..250ms
   distlab inject 2 --partition receiver>sender@0ms..300ms   (one-way: acks lost)
   distlab inject 2 --plan faults.toml
+  distlab inject 3 --explore 1000                   search for a schedule that breaks an invariant
 
 A plan file holds the same faults as TOML:
   drop = 0.5
@@ -132,6 +135,12 @@ pub struct InjectArgs {
     /// Cut A,B from C between T1 and T2: A,B/C@T1..T2 both ways, A,B>C@T1..T2 one way.
     #[arg(long, value_name = "SPEC")]
     pub partition: Vec<String>,
+    /// A burst of loss on every link: P@T1..T2 drops with probability P between T1 and T2.
+    #[arg(long, value_name = "P@T1..T2")]
+    pub burst: Vec<String>,
+    /// A burst of duplication on every link: P@T1..T2.
+    #[arg(long, value_name = "P@T1..T2")]
+    pub dup_burst: Vec<String>,
     /// Crash NODE at time T: NODE@T.
     #[arg(long, value_name = "NODE@T")]
     pub crash: Vec<String>,
@@ -150,6 +159,10 @@ pub struct InjectArgs {
     /// A latent sector error at time T: reads of the block fail until it is rewritten.
     #[arg(long, value_name = "NODE:BLOCK@T")]
     pub lse: Vec<String>,
+    /// Explore N random fault schedules from the lab's fault space instead,
+    /// check its invariants, and shrink the first that breaks one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub explore: Option<u64>,
     /// The same faults from a TOML file.
     #[arg(long, value_name = "FILE.toml")]
     pub plan: Option<PathBuf>,

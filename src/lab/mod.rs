@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod diag;
+pub mod explore;
 pub mod faults;
 pub mod overrides;
 pub mod schema;
@@ -35,12 +36,27 @@ pub struct Lab {
     pub links: Vec<((NodeId, NodeId), LinkConfig)>,
     pub faults: Vec<FaultDef>,
     pub questions: Vec<Question>,
+    /// Invariants every run must keep, by name.
+    pub invariants: Vec<String>,
+    pub explore: ExploreSpace,
     /// Where it came from, as errors and hints name it.
     pub file: String,
     /// True when it came from the built-in catalogue (so `run 2` finds it).
     pub builtin: bool,
     /// The `--set KEY=VALUE` overrides it was loaded with, as given.
     pub overrides: Vec<String>,
+}
+
+/// The kinds of fault exploration may draw.
+pub const FAULT_KINDS: &[&str] = &["crash", "partition", "burst", "duplicate", "corrupt"];
+
+/// What `inject --explore` may draw: fault kinds, how many at once, and until
+/// when (None: until the fault-free run ends).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExploreSpace {
+    pub faults: Vec<String>,
+    pub max_faults: u32,
+    pub horizon: Option<Time>,
 }
 
 /// Extra faults for one run, from `inject` flags or a plan file.
@@ -122,8 +138,10 @@ impl Lab {
             link: patch(&self.link),
             links: self.links.iter().map(|(k, c)| (*k, patch(c))).collect(),
             partitions: faults.iter().filter_map(|f| f.partition()).collect(),
+            bursts: faults.iter().filter_map(|f| f.burst()).collect(),
             node_faults: faults.iter().filter_map(|f| f.node_fault()).collect(),
             until: self.duration,
+            invariants: self.invariants.clone(),
         }
     }
 }
@@ -287,18 +305,34 @@ impl Loader<'_> {
 
     fn fault(&self, f: &FaultSection, names: &[String], disks: &[usize]) -> Result<FaultDef, Diag> {
         let at = f.at.get_ref().0;
-        let kinds =
-            [f.crash.is_some(), f.restart.is_some(), f.partition.is_some(), f.corrupt.is_some(), f.lse.is_some()];
+        let kinds = [
+            f.crash.is_some(),
+            f.restart.is_some(),
+            f.partition.is_some(),
+            f.corrupt.is_some(),
+            f.lse.is_some(),
+            f.drop.is_some() || f.duplicate.is_some(),
+        ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            return Err(self.err(&f.at, "a [[fault]] needs exactly one of `crash = \"node\"`, `restart = \"node\"`, `partition = [[\"a\"], [\"b\"]]`, `corrupt = \"node:block\"` or `lse = \"node:block\"`"));
+            return Err(self.err(&f.at, "a [[fault]] needs exactly one of `crash = \"node\"`, `restart = \"node\"`, `partition = [[\"a\"], [\"b\"]]`, `corrupt = \"node:block\"`, `lse = \"node:block\"` or a burst (`drop = 0.9` and/or `duplicate = 0.5`, with `until`)"));
         }
         if let Some(until) = &f.until {
-            if f.partition.is_none() {
+            if f.partition.is_none() && f.drop.is_none() && f.duplicate.is_none() {
                 return Err(self.err(
                     until,
-                    "`until` belongs to partitions; a crash lasts until a `restart` fault (or the model's reboot)",
+                    "`until` belongs to partitions and bursts; a crash lasts until a `restart` fault (or the model's reboot)",
                 ));
             }
+        }
+        if f.drop.is_some() || f.duplicate.is_some() {
+            let Some(until) = &f.until else {
+                return Err(self.err(&f.at, "a burst needs `until`, when it ends"));
+            };
+            if until.get_ref().0 <= at {
+                return Err(self.err(until, "the burst must end after it starts: `until` must come after `at`"));
+            }
+            let (drop, duplicate) = (f.drop.map_or(0.0, |p| p.0), f.duplicate.map_or(0.0, |p| p.0));
+            return Ok(FaultDef::Burst { drop, duplicate, at, until: until.get_ref().0 });
         }
         if f.oneway.is_some() && f.partition.is_none() {
             return Err(self.err(&f.at, "`oneway` belongs to partitions"));
@@ -462,6 +496,69 @@ impl Loader<'_> {
             }
             questions.push(self.question(q, facts)?);
         }
+        let known = model.invariants();
+        let mut invariants: Vec<String> = Vec::new();
+        for inv in &f.invariant {
+            let name = inv.name.get_ref();
+            if !known.iter().any(|(n, _)| n == name) {
+                let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
+                let hint = diag::suggest(name, names.iter().copied())
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                let list = if names.is_empty() {
+                    "it has none".to_string()
+                } else {
+                    format!("its invariants are {}", names.join(", "))
+                };
+                return Err(
+                    self.err(&inv.name, format!("model {} has no invariant `{name}`; {hint}{list}", model.name()))
+                );
+            }
+            if invariants.contains(name) {
+                return Err(self.err(&inv.name, format!("invariant `{name}` is declared twice")));
+            }
+            invariants.push(name.clone());
+        }
+        let has_disk = model.disk_blocks().iter().any(|b| *b > 0);
+        let default_kinds: Vec<String> =
+            FAULT_KINDS.iter().filter(|k| **k != "corrupt" || has_disk).map(|k| k.to_string()).collect();
+        let explore = match &f.explore {
+            None => ExploreSpace { faults: default_kinds, max_faults: 3, horizon: None },
+            Some(e) => {
+                let mut kinds = Vec::new();
+                for k in e.faults.iter().flatten() {
+                    if !FAULT_KINDS.contains(&k.get_ref().as_str()) {
+                        let hint = diag::suggest(k.get_ref(), FAULT_KINDS.iter().copied())
+                            .map(|s| format!("did you mean `{s}`? "))
+                            .unwrap_or_default();
+                        return Err(self.err(
+                            k,
+                            format!("unknown fault kind `{}`; {hint}kinds are {}", k.get_ref(), FAULT_KINDS.join(", ")),
+                        ));
+                    }
+                    if k.get_ref() == "corrupt" && !has_disk {
+                        return Err(self.err(k, "`corrupt` needs a node with a disk, and this model has none"));
+                    }
+                    kinds.push(k.get_ref().clone());
+                }
+                if e.faults.as_ref().is_some_and(|f| f.is_empty()) {
+                    return Err(self.err(&f.number, "[explore] faults is empty: list at least one kind"));
+                }
+                let max_faults = match &e.max_faults {
+                    Some(m) if *m.get_ref() == 0 || *m.get_ref() > 20 => {
+                        return Err(self.err(m, "max_faults must be from 1 to 20"))
+                    }
+                    Some(m) => *m.get_ref(),
+                    None => 3,
+                };
+                let horizon = match &e.horizon {
+                    Some(h) if h.get_ref().0 == 0 => return Err(self.err(h, "horizon must be longer than 0ms")),
+                    Some(h) => Some(h.get_ref().0),
+                    None => None,
+                };
+                ExploreSpace { faults: if kinds.is_empty() { default_kinds } else { kinds }, max_faults, horizon }
+            }
+        };
         let duration = match &f.duration {
             Some(d) if d.get_ref().0 == 0 => return Err(self.err(d, "duration must be longer than 0ms")),
             Some(d) => d.get_ref().0,
@@ -480,6 +577,8 @@ impl Loader<'_> {
             links,
             faults,
             questions,
+            invariants,
+            explore,
             file: self.file.to_string(),
             builtin: false,
             overrides: Vec::new(),

@@ -183,6 +183,25 @@ pub struct LabFile<P> {
     pub fault: Vec<FaultSection>,
     #[serde(default)]
     pub question: Vec<QuestionSection>,
+    #[serde(default)]
+    pub invariant: Vec<InvariantSection>,
+    pub explore: Option<ExploreSection>,
+}
+
+/// `[[invariant]] name = "at-most-once"`: a property every run must keep.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvariantSection {
+    pub name: Spanned<String>,
+}
+
+/// The fault space `inject --explore` draws schedules from.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExploreSection {
+    pub faults: Option<Vec<Spanned<String>>>,
+    pub max_faults: Option<Spanned<u32>>,
+    pub horizon: Option<Spanned<Dur>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -218,6 +237,10 @@ pub struct FaultSection {
     pub corrupt: Option<Spanned<String>>,
     /// `lse = "server:3"`: a latent sector error.
     pub lse: Option<Spanned<String>>,
+    /// `drop = 0.9` and/or `duplicate = 0.5` with `until`: a burst of loss or
+    /// duplication on every link.
+    pub drop: Option<Prob>,
+    pub duplicate: Option<Prob>,
     pub kind: Option<Spanned<String>>,
 }
 

@@ -9,7 +9,7 @@ pub mod trace;
 pub mod world;
 
 pub use disk::{Corruption, Disk, DiskError, Stored, WriteResult};
-pub use network::{Fate, Latency, LinkConfig, LossReason, Network, NodeId, Partition};
+pub use network::{Burst, Fate, Latency, LinkConfig, LossReason, Network, NodeId, Partition};
 pub use rng::Stream;
 pub use time::{fmt_time, parse_duration, Dur, Time, DURATION_HELP, MS, SEC, US};
 pub use trace::{plain, secret, shown, Entry, Event, Label, MsgId, Seg, TimerId};
