@@ -416,3 +416,25 @@ fn bursts_drop_and_duplicate_inside_their_window_only() {
     bad_input(&["inject", "1", "--burst", "2@0ms..5ms"], &["--burst", "out of range"]);
     bad_input(&["inject", "1", "--burst", "0.5"], &["--burst", "P@START..END"]);
 }
+
+#[test]
+fn a_what_if_question_is_answered_by_the_run_it_names() {
+    let base: serde_json::Value = serde_json::from_str(&stdout(&["run", "2", "--format", "json"])).unwrap();
+    for seed in ["1", "5", "9"] {
+        let j: serde_json::Value =
+            serde_json::from_str(&stdout(&["run", "2", "--seed", seed, "--format", "json"])).unwrap();
+        let what_if: serde_json::Value = serde_json::from_str(&stdout(&[
+            "run",
+            "2",
+            "--seed",
+            seed,
+            "--set",
+            "model.timeout=30ms",
+            "--format",
+            "json",
+        ]))
+        .unwrap();
+        assert_eq!(j["answers"]["halved"], what_if["facts"]["total_transmissions"], "seed {seed}");
+    }
+    assert_ne!(base["answers"]["halved"], base["answers"]["total"]);
+}

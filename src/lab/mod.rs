@@ -45,6 +45,8 @@ pub struct Lab {
     pub builtin: bool,
     /// The `--set KEY=VALUE` overrides it was loaded with, as given.
     pub overrides: Vec<String>,
+    /// The lab file's text before any override, for what-if questions.
+    pub source: String,
 }
 
 /// The kinds of fault exploration may draw.
@@ -159,11 +161,25 @@ impl Lab {
     pub fn solve(&self, seed: u64, inj: &Injection) -> Result<Solved, String> {
         let scenario = self.scenario(seed, inj);
         let outcome = crate::models::run(&scenario);
-        let answers = self
-            .questions
-            .iter()
-            .map(|q| q.expected(&outcome.facts).map(|v| (q.clone(), v)).map_err(|e| format!("{}: {e}", self.file)))
-            .collect::<Result<Vec<_>, _>>()?;
+        // What-if questions run the same seed and faults under more overrides.
+        let mut what_ifs: std::collections::BTreeMap<&[String], crate::questions::Facts> = Default::default();
+        let mut answers = Vec::new();
+        for q in &self.questions {
+            let facts = if q.answer.under.is_empty() {
+                &outcome.facts
+            } else {
+                if !what_ifs.contains_key(q.answer.under.as_slice()) {
+                    let all: Vec<String> = self.overrides.iter().chain(&q.answer.under).cloned().collect();
+                    let lab = overrides::load_with(&self.source, &self.file, &all)
+                        .map_err(|d| format!("{}: question `{}`: {d}", self.file, q.id))?;
+                    let facts = crate::models::run(&lab.scenario(seed, inj)).facts;
+                    what_ifs.insert(q.answer.under.as_slice(), facts);
+                }
+                &what_ifs[q.answer.under.as_slice()]
+            };
+            let v = q.expected(facts).map_err(|e| format!("{}: {e}", self.file))?;
+            answers.push((q.clone(), v));
+        }
         Ok(Solved { scenario, outcome, answers })
     }
 }
@@ -179,11 +195,15 @@ fn shell_word(s: &str) -> String {
 
 /// Loads and validates a lab from its text. `file` names it in errors.
 pub fn load_str(text: &str, file: &str) -> Result<Lab, Diag> {
+    load_inner(text, file, true)
+}
+
+fn load_inner(text: &str, file: &str, top: bool) -> Result<Lab, Diag> {
     let probe: Probe = toml::from_str(text).map_err(|e| Diag::from_toml(file, text, &e))?;
     let name = probe.model.and_then(|m| m.name).ok_or_else(|| {
         Diag::whole_file(file, format!("missing [model] table with a `name` (one of {})", MODEL_NAMES.join(", ")))
     })?;
-    let ctx = Loader { file, text };
+    let ctx = Loader { file, text, top };
     match name.get_ref().as_str() {
         "datagram" => ctx.load::<DatagramSection>(|c, m| c.datagram(m)),
         "reliable" => ctx.load::<ReliableSection>(|c, m| c.reliable(m)),
@@ -200,7 +220,7 @@ pub fn load_str(text: &str, file: &str) -> Result<Lab, Diag> {
 /// Loads an injection plan file against a lab.
 pub fn load_plan(text: &str, file: &str, lab: &Lab) -> Result<Injection, Diag> {
     let plan: PlanFile = toml::from_str(text).map_err(|e| Diag::from_toml(file, text, &e))?;
-    let ctx = Loader { file, text };
+    let ctx = Loader { file, text, top: false };
     let names = lab.node_names();
     let disks = lab.model.disk_blocks();
     let faults = plan.fault.iter().map(|f| ctx.fault(f, &names, &disks)).collect::<Result<_, _>>()?;
@@ -215,6 +235,8 @@ pub fn load_plan(text: &str, file: &str, lab: &Lab) -> Result<Injection, Diag> {
 struct Loader<'a> {
     file: &'a str,
     text: &'a str,
+    /// False while checking a what-if, so what-ifs are not checked forever.
+    top: bool,
 }
 
 impl Loader<'_> {
@@ -405,6 +427,20 @@ impl Loader<'_> {
         }
     }
 
+    /// A what-if's overrides: each must make a valid lab on its own.
+    fn under(&self, e: &ExprSection) -> Result<Vec<String>, Diag> {
+        let Some(under) = &e.under else { return Ok(Vec::new()) };
+        if under.get_ref().is_empty() {
+            return Err(self.err(under, "`under` lists at least one KEY=VALUE override"));
+        }
+        if self.top {
+            if let Err(d) = overrides::load_nested(self.text, self.file, under.get_ref()) {
+                return Err(self.err(under, format!("this what-if does not make a valid lab: {}", d.message)));
+            }
+        }
+        Ok(under.get_ref().clone())
+    }
+
     fn question(&self, q: &QuestionSection, facts: &[&str]) -> Result<Question, Diag> {
         let kind = match q.kind.get_ref().as_str() {
             "number" => Kind::Number { tolerance: q.tolerance.unwrap_or(0.0) },
@@ -450,7 +486,7 @@ impl Loader<'_> {
             id: q.id.get_ref().clone(),
             ask: q.ask.trim().to_string(),
             kind,
-            answer: Expr { fact: fact.clone(), key, op },
+            answer: Expr { fact: fact.clone(), key, op, under: self.under(e)? },
             points: q.points,
             partial: q.partial,
         })
@@ -582,6 +618,7 @@ impl Loader<'_> {
             file: self.file.to_string(),
             builtin: false,
             overrides: Vec::new(),
+            source: self.text.to_string(),
         })
     }
 }

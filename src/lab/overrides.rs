@@ -107,6 +107,13 @@ fn apply_all(text: &str, specs: &[String]) -> Result<String, String> {
     Ok(doc.to_string())
 }
 
+/// Loads a lab under overrides without checking its own what-ifs (used while
+/// checking those what-ifs).
+pub fn load_nested(text: &str, file: &str, specs: &[String]) -> Result<super::Lab, Diag> {
+    let changed = apply_all(text, specs).map_err(|m| Diag::whole_file("", m))?;
+    super::load_inner(&changed, file, false)
+}
+
 /// Applies overrides to a lab's text and loads the result. An error the
 /// override caused names the override, not a line of a file that never had it.
 pub fn load_with(text: &str, file: &str, specs: &[String]) -> Result<super::Lab, Diag> {
@@ -119,6 +126,7 @@ pub fn load_with(text: &str, file: &str, specs: &[String]) -> Result<super::Lab,
     match super::load_str(&changed, file) {
         Ok(mut lab) => {
             lab.overrides = specs.to_vec();
+            lab.source = text.to_string();
             Ok(lab)
         }
         Err(_) => {

@@ -268,6 +268,8 @@ pub struct ExprSection {
     pub fact: Spanned<String>,
     pub key: Option<KeySection>,
     pub op: Option<Spanned<String>>,
+    /// Evaluate on the same run with these `--set` overrides: a what-if.
+    pub under: Option<Spanned<Vec<String>>>,
 }
 
 /// A key may be written as a name (`"m3"`) or a position (`2`).
