@@ -278,7 +278,7 @@ impl Model for Params {
                 if let Some(t) = c.timer.take() {
                     ctx.cancel_timer(t);
                 }
-                c.timer = Some(ctx.set_timer(self.timeout + self.work, id as u64));
+                c.timer = Some(ctx.set_timer(self.timeout.saturating_add(self.work), id as u64));
                 ctx.note(0, vec![shown(format!("server is working on {}: wait longer", rid(id)))]);
             }
             _ => {}
