@@ -43,6 +43,8 @@ pub struct Arrow {
     pub label: String,
     /// What the network decided at send time, as the timeline prints it.
     pub fate: String,
+    /// When the network was to deliver it (None when it was lost).
+    pub due: Option<Time>,
     pub end: End,
 }
 
@@ -100,9 +102,15 @@ pub fn picture(out: &Outcome, sc: &Scenario, view: View) -> Picture {
                     Fate::Lost(r) => End::Lost(*r),
                     _ => unlanded,
                 };
-                let copies = if matches!(fate, Fate::Duplicated { .. }) { 2 } else { 1 };
+                let dues = match fate {
+                    Fate::Delivered { delay } => vec![Some(e.time.saturating_add(*delay))],
+                    Fate::Duplicated { delay, copy_delay } => {
+                        vec![Some(e.time.saturating_add(*delay)), Some(e.time.saturating_add(*copy_delay))]
+                    }
+                    Fate::Lost(_) => vec![None],
+                };
                 let mut drawn = Vec::new();
-                for copy in 0..copies {
+                for (copy, due) in (0u8..).zip(dues) {
                     by_id.insert((*id, copy), arrows.len());
                     drawn.push(arrows.len());
                     arrows.push(Arrow {
@@ -113,6 +121,7 @@ pub fn picture(out: &Outcome, sc: &Scenario, view: View) -> Picture {
                         sent: e.time,
                         label: label.clone(),
                         fate: fate_text(fate),
+                        due,
                         end,
                     });
                 }
@@ -727,7 +736,12 @@ impl Drawer<'_> {
             let legend: Vec<String> =
                 self.names.iter().zip(&self.p.nodes).filter(|(a, b)| a != b).map(|(a, b)| format!("{a} = {b}")).collect();
             if !legend.is_empty() {
-                s.push_str(&format!("nodes: {}\n", legend.join(", ")));
+                let indent = " ".repeat(self.axis_width() + 2);
+                let opts = textwrap::Options::new(WIDTH).initial_indent(&indent).subsequent_indent(&indent);
+                for line in textwrap::wrap(&format!("nodes: {}", legend.join(", ")), opts) {
+                    s.push_str(&line);
+                    s.push('\n');
+                }
             }
         }
         s.push_str(&self.legend());
@@ -1118,5 +1132,73 @@ fn wrap_text(text: &str, width: usize) -> Vec<String> {
         vec![String::new()]
     } else {
         lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::MS;
+
+    /// A picture of `n` nodes: each message (from, to, sent ms, arrival ms or
+    /// None for lost) gets a send row and, if it lands, an arrival row.
+    fn synth(n: usize, msgs: &[(usize, usize, u64, Option<u64>)]) -> Picture {
+        let nodes: Vec<String> = (1..=n).map(|i| format!("node{i}")).collect();
+        let mut arrows = Vec::new();
+        let mut events: Vec<(Time, usize, Item)> = Vec::new();
+        for (k, (from, to, sent, arrive)) in msgs.iter().enumerate() {
+            let end = match arrive {
+                Some(t) => End::Arrived(t * MS),
+                None => End::Lost(LossReason::Dropped),
+            };
+            arrows.push(Arrow {
+                id: k as u64,
+                copy: 0,
+                from: *from,
+                to: *to,
+                sent: sent * MS,
+                label: format!("m{}", k + 1),
+                fate: "+?".into(),
+                due: arrive.map(|t| t * MS),
+                end,
+            });
+            events.push((sent * MS, 2 * k, Item::Send(vec![k])));
+            if let Some(t) = arrive {
+                events.push((t * MS, 2 * k + 1, Item::Arrive(k)));
+            }
+        }
+        events.sort_by_key(|(t, seq, _)| (*t, *seq));
+        let end = events.last().map_or(0, |e| e.0);
+        Picture { nodes, items: events.into_iter().map(|(t, _, i)| (t, i)).collect(), arrows, partitions: vec![], end }
+    }
+
+    fn width(s: &str) -> usize {
+        s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+    }
+
+    #[test]
+    fn six_nodes_fit_100_columns_in_unicode() {
+        let msgs: Vec<_> =
+            (0..12).map(|k| (k % 6, (k * 5 + 1) % 6, k as u64 * 5, Some(k as u64 * 5 + 12 + (k as u64 % 3) * 9))).collect();
+        let msgs: Vec<_> = msgs.into_iter().filter(|m| m.0 != m.1).collect();
+        let s = render(&synth(6, &msgs), Opts::default());
+        println!("{s}");
+        assert!(width(&s) <= WIDTH, "{s}");
+        assert!(s.contains('●') && s.contains('▶') && s.contains('◀'));
+        assert!(s.contains("node6"));
+        // Every message's send and arrival are annotated.
+        assert_eq!(s.matches("send m").count(), msgs.len());
+        assert_eq!(s.matches("arrives: m").count(), msgs.len());
+    }
+
+    #[test]
+    fn past_six_nodes_it_is_ascii_with_short_names() {
+        let msgs: Vec<_> = (0..10).map(|k| (k % 8, (k + 3) % 8, k as u64 * 4, Some(k as u64 * 4 + 10))).collect();
+        let s = render(&synth(8, &msgs), Opts::default());
+        println!("{s}");
+        assert!(s.is_ascii(), "{s}");
+        assert!(width(&s) <= WIDTH, "{s}");
+        assert!(s.contains("nodes: n1 = node1, n2 = node2"), "{s}");
+        assert_eq!(s.matches("arrives: m").count(), 10);
     }
 }
