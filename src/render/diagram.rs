@@ -445,6 +445,7 @@ struct Drawer<'a> {
     p: &'a Picture,
     g: &'static Glyphs,
     short: bool,
+    ascii: bool,
     /// Node names as the diagram writes them.
     names: Vec<String>,
     /// Row of each item; arrows' send rows.
@@ -456,8 +457,11 @@ struct Drawer<'a> {
 }
 
 pub fn render(p: &Picture, opts: Opts) -> String {
-    let short = opts.ascii || p.nodes.len() > MAX_FULL_NODES;
-    let g = if short { &ASCII } else { &UNICODE };
+    // Past six nodes, names are abbreviated and gutters narrow; ASCII then too,
+    // as the lines get dense. `--ascii` alone changes only the characters.
+    let short = p.nodes.len() > MAX_FULL_NODES;
+    let ascii = opts.ascii || short;
+    let g = if ascii { &ASCII } else { &UNICODE };
     let names = if short { abbreviations(&p.nodes) } else { p.nodes.clone() };
     let mut send_row = vec![0; p.arrows.len()];
     let mut end_row = vec![None; p.arrows.len()];
@@ -478,6 +482,7 @@ pub fn render(p: &Picture, opts: Opts) -> String {
         p,
         g,
         short,
+        ascii,
         names,
         send_row,
         end_row,
@@ -694,7 +699,7 @@ impl Drawer<'_> {
         }
         let head: String = head.into_iter().collect();
         lines.push(format!("{:>axis$}  {}", "time", paint(head.trim_end(), Paint::None)).trim_end().to_string());
-        let (h, tee) = if self.short { ('-', '+') } else { ('─', '┬') };
+        let (h, tee) = if self.ascii { ('-', '+') } else { ('─', '┬') };
         let mut rule: Vec<char> = vec![h; lay.width];
         for x in &lay.xs {
             rule[*x] = tee;
@@ -745,7 +750,7 @@ impl Drawer<'_> {
             }
         }
         s.push_str(&self.legend());
-        if self.short {
+        if self.ascii {
             asciify(&s)
         } else {
             s
@@ -775,7 +780,7 @@ impl Drawer<'_> {
     }
 
     fn annotation(&self, r: usize) -> (Option<Time>, String) {
-        let arrow_word = if self.short { "->" } else { "→" };
+        let arrow_word = if self.ascii { "->" } else { "→" };
         let Some((time, item)) = self.p.items.get(r) else {
             let mut flying: Vec<String> = Vec::new();
             for a in self.p.arrows.iter().filter(|a| a.end == End::InFlight) {
