@@ -20,6 +20,12 @@
     return ms + "." + String(f).padStart(3, "0").replace(/0+$/, "") + "ms";
   }
 
+  // Axis labels: whole seconds once ticks are a second apart or more.
+  function fmtAxis(us, step) {
+    if (step >= 1e6) return (us / 1e6).toLocaleString("en", { maximumFractionDigits: 3 }) + "s";
+    return fmt(us);
+  }
+
   function add(parent, name, attrs, text) {
     var e = document.createElementNS(NS, name);
     for (var k in attrs) e.setAttribute(k, attrs[k]);
@@ -158,6 +164,7 @@
   };
 
   Panel.prototype.draw = function () {
+    var started = performance.now();
     var self = this, d = this.d, svg = this.svg;
     var W = this.sc.clientWidth, H = this.viewHeight();
     if (!this.scale) this.scale = this.defaultScale();
@@ -191,12 +198,12 @@
     for (var t = Math.max(0, Math.floor(t0 / step) * step); t <= Math.min(t1, this.end); t += step) {
       var g = add(ticks, "g", { "class": "tick" });
       add(g, "line", { x1: AXIS, x2: W, y1: y(t), y2: y(t) });
-      add(g, "text", { x: AXIS - 6, y: y(t) + 3 }, fmt(t));
+      add(g, "text", { x: AXIS - 6, y: y(t) + 3 }, fmtAxis(t, step));
     }
     var scaleText = this.root.closest(".run");
     if (scaleText) {
       var sp = scaleText.querySelector(".toolbar .scale");
-      if (sp) sp.textContent = "a tick every " + fmt(step);
+      if (sp) sp.textContent = "a tick every " + fmtAxis(step, step);
     }
 
     // Partition bands, under everything else.
@@ -265,8 +272,14 @@
       var fit = Math.max(4, Math.floor(room / CH));
       if (text.length > fit) text = text.slice(0, fit - 1) + "\u2026";
       var w = text.length * CH;
-      if (self.free(leftSide ? x - 12 - w : x + 12, ym - 7, w, 14)) {
-        add(g, "text", { "class": "t", x: leftSide ? x - 12 : x + 12, y: ym, "text-anchor": leftSide ? "end" : "start" }, text);
+      // Beside its mark, or just below or above it when two share a moment.
+      var shifts = [0, 13, -13];
+      for (var i = 0; i < shifts.length; i++) {
+        var ty = ym + shifts[i];
+        if (self.free(leftSide ? x - 12 - w : x + 12, ty - 7, w, 14)) {
+          add(g, "text", { "class": "t", x: leftSide ? x - 12 : x + 12, y: ty, "text-anchor": leftSide ? "end" : "start" }, text);
+          break;
+        }
       }
     });
     if (dense) {
@@ -287,6 +300,7 @@
     this.root.setAttribute("data-arrows-in-view", visible.length);
     this.root.setAttribute("data-total-arrows", d.a.length);
     this.root.setAttribute("data-window", Math.max(0, Math.round(t0)) + ".." + Math.round(t1));
+    this.root.setAttribute("data-draw-ms", (performance.now() - started).toFixed(1));
   };
 
   Panel.prototype.arrow = function (parent, labels, a, xs, y) {
@@ -353,9 +367,9 @@
     counts.forEach(function (c, r) {
       if (c) add(g, "rect", { x: x0, y: r * 4, width: Math.max(1, span * c / max), height: 3 });
     });
-    var box = add(parent, "text", { "class": "note-dense", x: x0 + 8, y: TOP + 14 },
-      visible.length.toLocaleString("en") + " messages in view: zoom in (+) to see each one");
-    return box;
+    var text = visible.length.toLocaleString("en") + " messages in view, drawn as how many leave per moment: zoom in (+) to see each one";
+    add(parent, "rect", { "class": "plate", x: x0 + 4, y: TOP + 2, width: text.length * 7 + 8, height: 18, rx: 3 });
+    add(parent, "text", { "class": "note-dense", x: x0 + 8, y: TOP + 15 }, text);
   };
 
   function showTip(e) {
