@@ -72,7 +72,12 @@ fn diagrams_fit_100_columns_and_ascii_is_ascii() {
         for (suffix, view, ascii) in VARIANTS {
             let d = draw(&lab, view, ascii);
             for line in d.lines() {
-                assert!(line.chars().count() <= 100, "{} {suffix}: {} columns:\n{line}", lab.code(), line.chars().count());
+                assert!(
+                    line.chars().count() <= 100,
+                    "{} {suffix}: {} columns:\n{line}",
+                    lab.code(),
+                    line.chars().count()
+                );
             }
             assert_eq!(d.is_ascii(), ascii, "{} {suffix}", lab.code());
             assert!(!d.contains('\x1b'), "colour in a plain rendering");
@@ -145,10 +150,8 @@ fn faults_are_marked_on_the_lines_crash_down_restart_and_partition_band() {
     let lab = &labs()[2];
     let names = lab.node_names();
     let mut inj = Injection::default();
-    for spec in ["server@140ms"] {
-        let (node, at) = distlab::lab::faults::parse_node_at(spec, &names).unwrap();
-        inj.faults.push(distlab::lab::FaultDef::Crash { node, at });
-    }
+    let (node, at) = distlab::lab::faults::parse_node_at("server@140ms", &names).unwrap();
+    inj.faults.push(distlab::lab::FaultDef::Crash { node, at });
     inj.faults.push(distlab::lab::faults::parse_partition("client/server@200ms..260ms", &names).unwrap());
     let s = lab.solve(lab.seed, &inj).unwrap();
     let d = diagram(&s.outcome, &s.scenario, SOLVED, Opts::default());
@@ -205,4 +208,41 @@ fn diagram_flags_that_cannot_work_together_are_one_clear_error() {
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
         assert!(out.stdout.is_empty());
     }
+}
+
+#[test]
+fn messages_still_in_flight_when_the_run_ends_are_drawn_to_the_end() {
+    let mut lab = labs()[0].clone();
+    lab.duration = 62_000; // 62ms: m4, m6 (and its copy) and m7 are still travelling
+    let s = lab.solve(lab.seed, &Injection::default()).unwrap();
+    let d = diagram(&s.outcome, &s.scenario, SOLVED, Opts::default());
+    let end = d
+        .lines()
+        .find(|l| l.contains("still in flight at 60ms: m4, m6, m6 (copy), m7"))
+        .unwrap_or_else(|| panic!("{d}"));
+    assert!(end.trim_start().starts_with("end"), "{end}");
+    assert_eq!(end.matches('▼').count(), 4, "{d}");
+}
+
+#[test]
+fn colour_on_a_terminal_only_and_never_with_no_color() {
+    // `script` gives the command a terminal for stdout (util-linux, in every Debian).
+    let bin = assert_cmd::cargo::cargo_bin("distlab");
+    let shell = |env: &str| {
+        let cmd = format!("{env} {} run 1 --diagram --solve", bin.display());
+        let out = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("`script` (util-linux) runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let tty = shell("");
+    assert!(tty.contains("\x1b[31m✗"), "no colour on a terminal:\n{tty}");
+    let no_color = shell("NO_COLOR=1");
+    assert!(no_color.contains("✗ lost") && !no_color.contains('\x1b'), "{no_color}");
+    let piped = distlab().args(["run", "1", "--diagram", "--solve"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&piped.stdout).contains('\x1b'));
 }

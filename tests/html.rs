@@ -73,7 +73,9 @@ fn the_scanner_for_network_references_catches_them() {
     ] {
         assert!(!network_references(bad).is_empty(), "missed {bad}");
     }
-    assert!(network_references("var NS = \"http://www.w3.org/2000/svg\";\n  // a comment\nfill: url(#hatch)").is_empty());
+    assert!(
+        network_references("var NS = \"http://www.w3.org/2000/svg\";\n  // a comment\nfill: url(#hatch)").is_empty()
+    );
 }
 
 #[test]
@@ -132,7 +134,8 @@ fn the_cli_writes_the_report_atomically_and_says_where() {
     assert!(err.starts_with("wrote ") && err.contains("lab2.html"), "{err}");
     let page = std::fs::read_to_string(&path).unwrap();
     assert!(page.contains("lab 02 retry"));
-    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     assert_eq!(names, ["lab2.html"], "no temporary file left behind");
 
     // Same run, same bytes; `-` is stdout; --diagram as well prints the diagram.
@@ -319,7 +322,12 @@ fn chromium_draws_every_node_line_and_every_message_arrow_and_fetches_nothing() 
         std::fs::write(&page, &case.page).unwrap();
 
         let (dom, netlog) = browse(&page, &["--dump-dom"]);
-        assert!(dom.contains("data-panels=\""), "{}: the script did not run:\n{}", case.name, &dom[..dom.len().min(400)]);
+        assert!(
+            dom.contains("data-panels=\""),
+            "{}: the script did not run:\n{}",
+            case.name,
+            &dom[..dom.len().min(400)]
+        );
         for (panel, nodes, arrows) in &case.panels {
             let anchor = format!("id=\"{panel}\"");
             assert_eq!(attr(&dom, &anchor, "data-nodes"), nodes.len().to_string(), "{}", case.name);

@@ -64,8 +64,15 @@ pub enum Item {
     Send(Vec<usize>),
     /// An arrow's arrival (or its death at a node that was down).
     Arrive(usize),
-    Mark { node: NodeId, kind: MarkKind, text: String },
-    Partition { index: usize, begin: bool },
+    Mark {
+        node: NodeId,
+        kind: MarkKind,
+        text: String,
+    },
+    Partition {
+        index: usize,
+        begin: bool,
+    },
 }
 
 /// Everything a diagram draws, in trace order, with the view applied.
@@ -544,13 +551,14 @@ impl Drawer<'_> {
     fn layout(&self) -> Layout {
         let n = self.p.nodes.len();
         let gutters = n.saturating_sub(1);
-        let banded: Vec<bool> = (0..gutters)
-            .map(|g| (0..self.p.partitions.len()).any(|i| self.p.cuts_gutter(i, g)))
-            .collect();
+        let banded: Vec<bool> =
+            (0..gutters).map(|g| (0..self.p.partitions.len()).any(|i| self.p.cuts_gutter(i, g))).collect();
         let name_w: Vec<usize> = self.names.iter().map(|s| s.chars().count()).collect();
         let x0 = name_w.first().map_or(0, |w| w / 2).max(1);
-        let annotation_min = if self.short { 30 } else { 44 };
-        let budget = WIDTH.saturating_sub(self.axis_width() + 2 + annotation_min + x0 + 2);
+        let annotation_min = if self.short { 30 } else { 40 };
+        let last_half = name_w.last().map_or(0, |w| w.div_ceil(2));
+        let budget = WIDTH
+            .saturating_sub(self.axis_width() + 2 + x0 + 1 + last_half + 2 + self.prefix_width() + 2 + annotation_min);
         // Room to breathe when there is room (a gutter of up to 24 columns),
         // but not at the cost of wrapping the annotations.
         // (An outlier of a note may wrap rather than squeeze every arrow.)
@@ -596,14 +604,14 @@ impl Drawer<'_> {
             // the rest go without a lane (drawn as short stubs at both ends).
             let share = (budget / gutters).max(6);
             let mut cap = BTreeMap::new();
-            for g in 0..gutters {
+            for (g, banded) in banded.iter().enumerate() {
                 let (l, r) = pools(&used, g);
-                let (cl, cr) = if banded[g] {
+                let (cl, cr) = if *banded {
                     let side = (share.saturating_sub(11) / 4 + 1).max(1);
                     (side, side)
                 } else {
                     let total = (share.saturating_sub(4) / sp + 1).max(2);
-                    let cl = if l + r == 0 { 0 } else { (total * l / (l + r)).max(usize::from(l > 0)) };
+                    let cl = (total * l).checked_div(l + r).map_or(0, |c| c.max(usize::from(l > 0)));
                     (cl, total.saturating_sub(cl).max(usize::from(r > 0)))
                 };
                 cap.insert((g, Side::Rightward), cl);
@@ -708,9 +716,8 @@ impl Drawer<'_> {
         lines.push(format!("{:>axis$}  {}", rule_h, rule.into_iter().collect::<String>()).trim_end().to_string());
 
         let mut last_time: Option<Time> = None;
-        for r in 0..self.rows() {
+        for (r, (down, band, down_after, band_after)) in states.iter().enumerate() {
             let (time, text) = self.annotation(r);
-            let (down, band, down_after, band_after) = &states[r];
             let cells = self.row_cells(r, false, down, band);
             let wrapped = wrap_text(&text, ann_w);
             let time_text = match (last_time, time) {
@@ -738,8 +745,13 @@ impl Drawer<'_> {
             s.push('\n');
         }
         if self.short {
-            let legend: Vec<String> =
-                self.names.iter().zip(&self.p.nodes).filter(|(a, b)| a != b).map(|(a, b)| format!("{a} = {b}")).collect();
+            let legend: Vec<String> = self
+                .names
+                .iter()
+                .zip(&self.p.nodes)
+                .filter(|(a, b)| a != b)
+                .map(|(a, b)| format!("{a} = {b}"))
+                .collect();
             if !legend.is_empty() {
                 let indent = " ".repeat(self.axis_width() + 2);
                 let opts = textwrap::Options::new(WIDTH).initial_indent(&indent).subsequent_indent(&indent);
@@ -789,7 +801,7 @@ impl Drawer<'_> {
                     flying.push(what);
                 }
             }
-            return (None, format!("run ends at {}; still in flight: {}", fmt_time(self.p.end), flying.join(", ")));
+            return (None, format!("still in flight at {}: {}", fmt_time(self.p.end), flying.join(", ")));
         };
         let text = match item {
             Item::Send(v) => {
@@ -799,7 +811,7 @@ impl Drawer<'_> {
                     _ => a.fate.clone(),
                 };
                 let lane_note = if v.iter().any(|x| self.p.arrows[*x].end != End::Hidden && self.no_lane(*x)) {
-                    " (no room for its lane: see its arrival)"
+                    " (no lane free)"
                 } else {
                     ""
                 };
@@ -961,9 +973,9 @@ impl Drawer<'_> {
                 // and when it lands is the student's to work out.
                 let stop = if right { xt - 1 } else { xt + 1 };
                 let (lo, hi) = if right { (xf + 1, stop) } else { (stop, xf - 1) };
-                for c in lo..=hi {
-                    if cells[c].kind == Kind::Empty || cells[c].kind == Kind::Band {
-                        cells[c] = Cell { ch: g.dash, paint: Paint::Dim, kind: Kind::Other };
+                for c in &mut cells[lo..=hi] {
+                    if c.kind == Kind::Empty || c.kind == Kind::Band {
+                        *c = Cell { ch: g.dash, paint: Paint::Dim, kind: Kind::Other };
                     }
                 }
                 cells[stop] = Cell { ch: g.unknown, paint: Paint::None, kind: Kind::Other };
@@ -983,11 +995,14 @@ impl Drawer<'_> {
                     cells[lane.col] = Cell { ch, paint, kind: Kind::Corner };
                 }
                 None => {
-                    // No room for a lane: a short stub; the arrival row says when it was sent.
-                    let paint = self.lane_paint(a);
-                    self.span(cells, step(xf, 1), step(xf, 2), copy, paint);
-                    cells[step(xf, 3)] =
-                        Cell { ch: if right { g.right } else { g.left }, paint, kind: Kind::Other };
+                    // No lane free: a dashed stub over the gaps between lanes;
+                    // the arrival row says when it was sent.
+                    for k in 1..=3 {
+                        let c = &mut cells[step(xf, k)];
+                        if c.kind == Kind::Empty {
+                            *c = Cell { ch: g.dash, paint: Paint::Dim, kind: Kind::Other };
+                        }
+                    }
                 }
             },
         }
@@ -1033,7 +1048,13 @@ impl Drawer<'_> {
             }
             None => {
                 let right = xt > lay.xs[arrow.from];
-                (if right { xt - 3 } else { xt + 3 }, right)
+                for k in 2..=3 {
+                    let c = &mut cells[if right { xt - k } else { xt + k }];
+                    if c.kind == Kind::Empty {
+                        *c = Cell { ch: g.dash, paint: Paint::Dim, kind: Kind::Other };
+                    }
+                }
+                (if right { xt - 1 } else { xt + 1 }, right)
             }
         };
         let head = if right { xt - 1 } else { xt + 1 };
@@ -1183,8 +1204,9 @@ mod tests {
 
     #[test]
     fn six_nodes_fit_100_columns_in_unicode() {
-        let msgs: Vec<_> =
-            (0..12).map(|k| (k % 6, (k * 5 + 1) % 6, k as u64 * 5, Some(k as u64 * 5 + 12 + (k as u64 % 3) * 9))).collect();
+        let msgs: Vec<_> = (0..12)
+            .map(|k| (k % 6, (k * 5 + 1) % 6, k as u64 * 5, Some(k as u64 * 5 + 12 + (k as u64 % 3) * 9)))
+            .collect();
         let msgs: Vec<_> = msgs.into_iter().filter(|m| m.0 != m.1).collect();
         let s = render(&synth(6, &msgs), Opts::default());
         println!("{s}");
@@ -1205,5 +1227,50 @@ mod tests {
         assert!(width(&s) <= WIDTH, "{s}");
         assert!(s.contains("nodes: n1 = node1, n2 = node2"), "{s}");
         assert_eq!(s.matches("arrives: m").count(), 10);
+    }
+
+    #[test]
+    fn too_many_messages_at_once_go_without_lanes_and_still_fit() {
+        // 60 messages all in flight together: more lanes than 100 columns hold.
+        let msgs: Vec<_> = (0..60).map(|k| (0, 1, k as u64, Some(200 + k as u64))).collect();
+        let s = render(&synth(2, &msgs), Opts::default());
+        assert!(width(&s) <= WIDTH, "{s}");
+        assert_eq!(s.matches("arrives: m").count(), 60);
+        // Those without a lane say when they left, on arrival.
+        assert!(s.contains("(sent "), "{s}");
+        assert!(s.contains("(no lane free)"), "{s}");
+    }
+
+    #[test]
+    fn colour_only_when_asked_and_never_inside_the_layout() {
+        let msgs = [(0, 1, 0, Some(10)), (0, 1, 5, None), (1, 0, 12, Some(30))];
+        let plain = render(&synth(2, &msgs), Opts { ascii: false, colour: false });
+        let colour = render(&synth(2, &msgs), Opts { ascii: false, colour: true });
+        assert!(!plain.contains('\x1b'));
+        assert!(colour.contains("\x1b[31m✗\x1b[0m"), "{colour}");
+        // Without the escapes, the coloured drawing is the plain one.
+        let mut stripped = String::new();
+        let mut chars = colour.chars();
+        while let Some(c) = chars.next() {
+            if c == '\x1b' {
+                for d in chars.by_ref() {
+                    if d == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                stripped.push(c);
+            }
+        }
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn abbreviations_are_short_and_unique() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(abbreviations(&names(&["sender", "receiver"])), ["s", "r"]);
+        assert_eq!(abbreviations(&names(&["replica1", "replica12", "client"])), ["r1", "r12", "c"]);
+        assert_eq!(abbreviations(&names(&["server", "sender"])), ["ser", "sen"]);
+        assert_eq!(abbreviations(&names(&["a", "a"])), ["n0", "n1"]);
     }
 }

@@ -169,11 +169,13 @@ const TOOLBAR: &str = "<div class=\"toolbar\">\
 Ctrl+wheel or +/&minus; zooms the time axis.</span></div>\n";
 
 fn legend_html(solve: bool) -> String {
-    let mut s = String::from("<p class=\"legend\"><span class=\"k-arrow\">&#8594;</span> message \
+    let mut s = String::from(
+        "<p class=\"legend\"><span class=\"k-arrow\">&#8594;</span> message \
         <span class=\"k-copy\">&#8594;</span> network copy <span class=\"k-lost\">&#10007;</span> lost \
         <span class=\"k-band\">&#9617;</span> partition <span class=\"k-crash\">&#9587;</span> crash \
         <span class=\"k-restart\">&#8635;</span> restart <span class=\"k-timer\">&#9719;</span> timer \
-        <span>&#9670;</span> call <span>&#9671;</span> return <span>&#8226;</span> note");
+        <span>&#9670;</span> call <span>&#9671;</span> return <span>&#8226;</span> note",
+    );
     if !solve {
         s.push_str(" <span class=\"k-hidden\">- - ?</span> arrival left for you to work out");
     }
@@ -194,7 +196,9 @@ fn text_timeline(s: &Solved, view: View) -> String {
 fn page(title: &str, body: &str, panels: &[String]) -> String {
     let mut data = String::new();
     for (i, p) in panels.iter().enumerate() {
-        data.push_str(&format!("<script type=\"application/json\" class=\"run-data\" data-panel=\"panel{i}\">{p}</script>\n"));
+        data.push_str(&format!(
+            "<script type=\"application/json\" class=\"run-data\" data-panel=\"panel{i}\">{p}</script>\n"
+        ));
     }
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -244,8 +248,10 @@ pub fn inject_report(lab: &Lab, base: &Solved, faulted: &Solved, inj: &Injection
         escape(&inj.describe(&names).join("; ")),
     );
     body.push_str(&format!("<pre class=\"scenario\">{}</pre>\n", escape(&header(lab, &faulted.scenario, inj))));
-    body.push_str("<section class=\"compare\"><h2>Answers</h2><table>\n<thead><tr><th>#</th><th>question</th>\
-                   <th>fault-free</th><th>with faults</th><th></th></tr></thead><tbody>\n");
+    body.push_str(
+        "<section class=\"compare\"><h2>Answers</h2><table>\n<thead><tr><th>#</th><th>question</th>\
+                   <th>fault-free</th><th>with faults</th><th></th></tr></thead><tbody>\n",
+    );
     for (i, ((q, before), (_, after))) in base.answers.iter().zip(&faulted.answers).enumerate() {
         let changed = before != after;
         body.push_str(&format!(
