@@ -3,7 +3,7 @@
 //! promises a student relies on: it fits 100 columns, blanks stay blanks,
 //! detail levels apply, and colour never reaches a pipe.
 //!
-//! The golden files live in expected/diagrams/. After reading the diff of an
+//! The golden files live in tests/snapshots/diagrams/. After reading the diff of an
 //! intended change, rewrite them with:
 //!     DISTLAB_BLESS=1 cargo test --test diagram
 
@@ -30,7 +30,9 @@ const VARIANTS: [(&str, View, bool); 3] =
     [("unicode", SOLVED, false), ("ascii", SOLVED, true), ("question", QUESTION, false)];
 
 fn golden_path(lab: &Lab, suffix: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("expected/diagrams").join(format!("{}.{suffix}.txt", lab.code()))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots/diagrams")
+        .join(format!("{}.{suffix}.txt", lab.code()))
 }
 
 #[test]
