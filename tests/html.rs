@@ -340,6 +340,15 @@ fn chromium_draws_every_node_line_and_every_message_arrow_and_fetches_nothing() 
             }
             assert_eq!(&drawn_arrows(&dom, panel), arrows, "{} {panel}: arrows drawn", case.name);
         }
+        if case.name == "lab2-solved" {
+            // Hovering shows a message's full content and fate: the text is in the drawn DOM.
+            let tip = attr(&dom, "data-msg=\"1.0\"", "data-tip");
+            for part in ["m1 (try 1)", "sender → receiver", "sent 0ms; the network: +16ms", "arrived 16ms"] {
+                assert!(tip.contains(part), "tooltip of m1 lacks {part:?}: {tip}");
+            }
+            let lost = attr(&dom, "class=\"msg dropped lost\"", "data-tip");
+            assert!(lost.contains("m2 (try 1)") && lost.contains("lost: the network dropped it"), "{lost}");
+        }
         let requests = page_requests(&netlog);
         assert!(requests.is_empty(), "{}: the page made network requests: {requests:?}", case.name);
 

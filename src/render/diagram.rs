@@ -956,6 +956,10 @@ impl Drawer<'_> {
         let lay = &self.layout;
         let arrow = &self.p.arrows[a];
         let (xf, xt) = (lay.xs[arrow.from], lay.xs[arrow.to]);
+        if xf == xt {
+            // A node messaging itself: its mark and the annotation say it all.
+            return;
+        }
         let right = xt > xf;
         let step = |x: usize, k: usize| if right { x + k } else { x - k };
         let copy = arrow.copy == 1;
@@ -1031,6 +1035,10 @@ impl Drawer<'_> {
         let lay = &self.layout;
         let arrow = &self.p.arrows[a];
         let xt = lay.xs[arrow.to];
+        if arrow.from == arrow.to {
+            cells[xt] = Cell { ch: g.event, paint: Paint::None, kind: Kind::Other };
+            return;
+        }
         let copy = arrow.copy == 1;
         let paint = self.lane_paint(a);
         let down = matches!(arrow.end, End::Down(_));
@@ -1272,5 +1280,14 @@ mod tests {
         assert_eq!(abbreviations(&names(&["replica1", "replica12", "client"])), ["r1", "r12", "c"]);
         assert_eq!(abbreviations(&names(&["server", "sender"])), ["ser", "sen"]);
         assert_eq!(abbreviations(&names(&["a", "a"])), ["n0", "n1"]);
+    }
+
+    #[test]
+    fn a_node_messaging_itself_does_not_break_the_drawing() {
+        let msgs = [(0, 0, 0, Some(5)), (1, 1, 2, None), (1, 0, 3, Some(9))];
+        let s = render(&synth(2, &msgs), Opts::default());
+        assert_eq!(s.matches("arrives: m").count(), 2, "{s}");
+        let q = render(&synth(2, &msgs), Opts { ascii: true, colour: false });
+        assert!(q.is_ascii());
     }
 }
