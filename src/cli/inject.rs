@@ -1,7 +1,8 @@
 use super::{Format, InjectArgs};
 use crate::lab::{faults, load_plan, resolve_with, Injection, Lab};
 use crate::output::emit;
-use crate::render::{header::header, json::run_json, timeline::timeline, View};
+use crate::render::diagram::{asciify, diagram, Opts};
+use crate::render::{header::header, html, json::run_json, stdout_colour, timeline::timeline, View};
 use crate::sim::Latency;
 use anyhow::anyhow;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
@@ -66,6 +67,14 @@ pub fn inject(a: &InjectArgs) -> anyhow::Result<u8> {
     let seed = a.seed.unwrap_or(lab.seed);
     let base = lab.solve(seed, &Injection::default()).map_err(anyhow::Error::msg)?;
     let faulted = lab.solve(seed, &inj).map_err(anyhow::Error::msg)?;
+    a.pictures.check()?;
+    let view = View { solve: true, detail: a.detail };
+    if let Some(path) = &a.pictures.html {
+        html::write(path, &html::inject_report(&lab, &base, &faulted, &inj, view))?;
+        if !a.pictures.wants_diagram() {
+            return Ok(super::OK);
+        }
+    }
     if a.format == Format::Json {
         let j = serde_json::json!({
             "fault_free": run_json(&lab, &base.scenario, &Injection::default(), &base.outcome, &base.answers),
@@ -102,7 +111,15 @@ pub fn inject(a: &InjectArgs) -> anyhow::Result<u8> {
         s.push('\n');
     }
     s.push_str("The run with faults:\n");
-    s.push_str(&timeline(&faulted.outcome, &faulted.scenario, View { solve: true, detail: a.detail }));
+    if a.pictures.wants_diagram() {
+        let opts = Opts { ascii: a.pictures.ascii, colour: stdout_colour() };
+        s.push_str(&diagram(&faulted.outcome, &faulted.scenario, view, opts));
+    } else {
+        s.push_str(&timeline(&faulted.outcome, &faulted.scenario, view));
+    }
+    if a.pictures.ascii {
+        s = asciify(&s);
+    }
     emit(&s)?;
     Ok(super::OK)
 }

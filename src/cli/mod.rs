@@ -54,6 +54,10 @@ Examples:
   distlab run retry --seed 7         another scenario of the same lab
   distlab run 3 --detail 3           more of the mechanism (bits: 1 internals, 2 timers)
   distlab run 3 --format json        answers, facts and the whole trace
+  distlab run 1 --diagram            a space-time diagram instead of the timeline
+  distlab run 1 --diagram --solve    ... with every arrival drawn
+  distlab run 3 --ascii              the diagram in plain ASCII
+  distlab run 2 --solve --html r.html   a report to open in a browser
   distlab run labs/my-lab.toml       a lab file of your own
   distlab run 2 --set model.timeout=30ms   what a shorter timeout does
   distlab run 2 --template > answers.toml")]
@@ -69,6 +73,8 @@ Examples:
   distlab inject 2 --partition receiver>sender@0ms..300ms   (one-way: acks lost)
   distlab inject 2 --plan faults.toml
   distlab inject 3 --explore 1000                   search for a schedule that breaks an invariant
+  distlab inject 3 --crash server@140ms --diagram     the faulted run as a diagram
+  distlab inject 3 --crash server@140ms --html r.html  both runs side by side
 
 A plan file holds the same faults as TOML:
   drop = 0.5
@@ -113,8 +119,26 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Print an answers file to fill in, instead of the run.
-    #[arg(long, conflicts_with_all = ["solve", "format"])]
+    #[arg(long, conflicts_with_all = ["solve", "format", "diagram", "ascii", "html"])]
     pub template: bool,
+    #[command(flatten)]
+    pub pictures: PictureArgs,
+}
+
+/// How to picture a run, for `run` and `inject`.
+#[derive(clap::Args, Debug, Default)]
+pub struct PictureArgs {
+    /// Draw a space-time diagram in place of the timeline: a line per node,
+    /// time running down, an arrow per message from send to arrival.
+    #[arg(long, conflicts_with = "format")]
+    pub diagram: bool,
+    /// Draw the diagram with ASCII characters only (implies --diagram).
+    #[arg(long, conflicts_with = "format")]
+    pub ascii: bool,
+    /// Write a self-contained HTML report (diagram, scenario, questions) to
+    /// FILE, `-` for stdout. Nothing else is printed unless --diagram is given.
+    #[arg(long, value_name = "FILE", conflicts_with = "format")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -171,6 +195,9 @@ pub struct InjectArgs {
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// --diagram and --ascii draw the faulted run; --html shows both runs side by side.
+    #[command(flatten)]
+    pub pictures: PictureArgs,
 }
 
 #[derive(clap::Args, Debug)]

@@ -1,10 +1,16 @@
 //! Rendering a run: the sheet (header, intro, timeline, questions) in
-//! question or solve mode, and the JSON view for tools.
+//! question or solve mode, the space-time diagram, the HTML report, and the
+//! JSON view for tools.
 
+pub mod diagram;
 pub mod header;
+pub mod html;
 pub mod json;
 pub mod sheet;
 pub mod timeline;
+
+use crate::sim::Label;
+use std::io::IsTerminal;
 
 /// How much of a run to show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +28,16 @@ impl View {
     pub fn shows(&self, level: u8) -> bool {
         level == 0 || self.detail & level == level
     }
+}
+
+/// A label as the student sees it: secret pieces are `?` until solved.
+pub fn label_text(label: &Label, solve: bool) -> String {
+    label.iter().map(|seg| if seg.secret && !solve { "?" } else { seg.text.as_str() }).collect()
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
+pub fn stdout_colour() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Wraps prose at a fixed width, so output never depends on the terminal.

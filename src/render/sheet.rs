@@ -14,11 +14,24 @@ pub fn sheet(
     answers: &[(Question, Value)],
     view: View,
 ) -> String {
+    sheet_with(lab, sc, inj, out, answers, view, &timeline(out, sc, view))
+}
+
+/// The sheet with another picture of the run (a diagram) in the timeline's place.
+pub fn sheet_with(
+    lab: &Lab,
+    sc: &Scenario,
+    inj: &Injection,
+    out: &Outcome,
+    answers: &[(Question, Value)],
+    view: View,
+    picture: &str,
+) -> String {
     let mut s = header(lab, sc, inj);
     s.push('\n');
     s.push_str(&wrap(&lab.intro, "  "));
     s.push('\n');
-    s.push_str(&timeline(out, sc, view));
+    s.push_str(picture);
     s.push('\n');
     s.push_str(&questions(answers, view.solve));
     s.push('\n');
