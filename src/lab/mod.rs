@@ -6,6 +6,9 @@ pub mod catalog;
 pub mod diag;
 pub mod faults;
 pub mod schema;
+pub mod starter;
+pub mod validate;
+pub mod variant;
 
 pub use catalog::{resolve, Source};
 pub use diag::Diag;
