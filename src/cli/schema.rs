@@ -206,7 +206,17 @@ pub fn lab_schema() -> Value {
             "seed": {"type": "integer", "minimum": 0, "description": "The default seed."},
             "intro": {"type": "string", "description": "The text printed above the timeline."},
             "duration": duration("How much virtual time to simulate (default \"60s\")."),
-            "model": {"description": "The built-in model and its parameters.", "oneOf": MODEL_NAMES.iter().map(|m| model(m)).collect::<Vec<_>>()},
+            "model": {
+                "description": "The built-in model and its parameters.",
+                "type": "object",
+                "required": ["name"],
+                "properties": {"name": {"enum": MODEL_NAMES, "description": "The built-in model."}},
+                // if/then rather than oneOf, so an editor can say which key is wrong.
+                "allOf": MODEL_NAMES
+                    .iter()
+                    .map(|m| json!({"if": {"properties": {"name": {"const": m}}}, "then": model(m)}))
+                    .collect::<Vec<_>>(),
+            },
             "network": object(
                 json!({
                     "latency": latency(),
@@ -257,9 +267,9 @@ mod tests {
         assert_eq!(props(&p["fault"]["items"]), accepted::<FaultSection>(""));
         assert_eq!(props(&p["question"]["items"]), accepted::<QuestionSection>(""));
         assert_eq!(props(&p["question"]["items"]["properties"]["answer"]), accepted::<ExprSection>(""));
-        let models = p["model"]["oneOf"].as_array().unwrap();
+        let models = p["model"]["allOf"].as_array().unwrap();
         assert_eq!(models.len(), MODEL_NAMES.len());
-        for (m, v) in MODEL_NAMES.iter().zip(models) {
+        for (m, v) in MODEL_NAMES.iter().zip(models.iter().map(|c| &c["then"])) {
             let want = match *m {
                 "datagram" => accepted::<DatagramSection>(""),
                 "reliable" => accepted::<ReliableSection>(""),
