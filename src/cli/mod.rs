@@ -89,7 +89,7 @@ Examples:
   distlab check 2 answers.toml            grade (exit 0 only for full marks)
   distlab check 2 answers.toml --format json
   distlab check 2 answers.toml --student jdoe --format gradescope --output results.json
-  distlab check --submissions class/      a table of students × labs (layout: class/<student>/<answers files>)
+  distlab check --submissions class/      a table of students × labs
   distlab check --submissions class/ --labs 1,2 --format csv --output grades.csv
   distlab check --submissions class/ --variants --secret-file secret.txt
   distlab check --submissions class/ --shard 2/3 --format json --output part2.json
@@ -97,6 +97,8 @@ Examples:
   distlab check --expected                every lab against expected/
   distlab check --expected 3 --bless      rewrite expected/03-rpc.out (read the diff first)
 
+A class folder holds one folder per student (its name is the student id),
+each with answers files that name their lab: class/<student>/02-retry.toml.
 A student variant's seed comes from the lab, the student id and the course
 secret (DISTLAB_SECRET or --secret-file); without a secret a public derivation
 is used, with a warning. --reveal decides whether expected answers appear:

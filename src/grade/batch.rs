@@ -37,9 +37,12 @@ pub struct Outcome {
     pub skipped: Vec<String>,
 }
 
+/// A student's id (their folder's name) and folder.
+pub type Student = (String, PathBuf);
+
 /// Lists the student folders of `dir`, sorted: every entry that is a folder
 /// and not hidden. Other entries are returned as skipped.
-pub fn students(dir: &Path) -> Result<(Vec<(String, PathBuf)>, Vec<String>), String> {
+pub fn students(dir: &Path) -> Result<(Vec<Student>, Vec<String>), String> {
     let rd =
         std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read the submissions folder: {e}", dir.display()))?;
     let mut students = Vec::new();
@@ -68,7 +71,7 @@ pub fn students(dir: &Path) -> Result<(Vec<(String, PathBuf)>, Vec<String>), Str
 /// graded, from any thread, for a progress bar.
 pub fn grade_class(opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<Outcome, String> {
     let (all, skipped) = students(&opts.dir)?;
-    let mine: Vec<&(String, PathBuf)> =
+    let mine: Vec<&Student> =
         all.iter().enumerate().filter(|(i, _)| opts.shard.is_none_or(|s| s.takes(*i))).map(|(_, s)| s).collect();
     let cache = Cache::default();
     let next = AtomicUsize::new(0);
@@ -106,16 +109,18 @@ pub fn grade_class(opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<Outcome, 
     Ok(Outcome { report, skipped })
 }
 
+/// A lab's expected answers at one seed, computed once.
+type Solved = Arc<OnceLock<Result<Vec<(Question, Value)>, String>>>;
+
 /// Solved runs by (lab, seed), shared by every thread: students who share a
 /// seed share one run.
 #[derive(Default)]
 struct Cache {
-    #[allow(clippy::type_complexity)]
-    runs: Mutex<HashMap<(u32, u64), Arc<OnceLock<Result<Vec<(Question, Value)>, String>>>>>,
+    runs: Mutex<HashMap<(u32, u64), Solved>>,
 }
 
 impl Cache {
-    fn solve(&self, lab: &Lab, seed: u64) -> Arc<OnceLock<Result<Vec<(Question, Value)>, String>>> {
+    fn solve(&self, lab: &Lab, seed: u64) -> Solved {
         let cell = match self.runs.lock() {
             Ok(mut m) => m.entry((lab.number, seed)).or_default().clone(),
             Err(_) => Arc::default(),

@@ -50,7 +50,7 @@ pub fn generate(dir: &Path, n: usize, per_mille: u64, variants: bool, secret: &S
     let cells = n * labs.len();
     let broken_count = (cells as u64 * per_mille / 1000) as usize;
     // Spread the broken cells evenly over the class, deterministically.
-    let step = if broken_count == 0 { usize::MAX } else { cells / broken_count };
+    let step = cells.checked_div(broken_count).unwrap_or(usize::MAX);
     let mut expect = BTreeMap::new();
     let mut kind = 0;
     for (si, student) in students.iter().enumerate() {
