@@ -82,8 +82,12 @@ pub fn grade_class(opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<Outcome, 
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((name, path)) = mine.get(i) else { break };
-                let s = grade_student(opts, &cache, name, path);
-                if let Ok(mut slot) = results[i].lock() {
+                // A bug met on one student's files must not stop the class:
+                // that student gets an error, everyone else is graded.
+                let graded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    grade_student(opts, &cache, name, path)
+                }));
+                if let (Ok(s), Ok(mut slot)) = (graded, results[i].lock()) {
                     *slot = Some(s);
                 }
                 tick();
@@ -94,8 +98,8 @@ pub fn grade_class(opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<Outcome, 
         .into_iter()
         .zip(&mine)
         .map(|(m, (name, _))| {
-            // A worker that panicked leaves its slot empty: say so rather than
-            // drop the student.
+            // A student whose grading failed has an empty slot: say so rather
+            // than drop them.
             m.into_inner().ok().flatten().unwrap_or_else(|| Submissions {
                 student: name.clone(),
                 cells: vec![],

@@ -270,18 +270,20 @@ impl Pass<'_> {
     }
 
     fn model(&mut self, root: &Table) -> (Option<String>, Option<ModelConfig>) {
-        let help = format!("a [model] table with a `name` (one of {})", MODEL_NAMES.join(", "));
+        // The strict loader's words, so the two passes report it once.
+        let missing = format!("missing [model] table with a `name` (one of {})", MODEL_NAMES.join(", "));
         let Some(item) = root.get("model") else {
-            self.push(Diag::whole_file(self.ctx.file, format!("missing {help}")));
+            self.push(Diag::whole_file(self.ctx.file, missing));
             return (None, None);
         };
         let Some(t) = as_table(item) else {
-            self.at(item.span(), format!("`model` must be {help}"));
+            let help = "expected a table, such as { key = \"value\" }: [model] with a `name`";
+            self.at(item.span(), format!("invalid type for `model`: {help}"));
             return (None, None);
         };
         let Some(name) = self.value::<Spanned<String>>(&t, "name") else {
             if !t.contains_key("name") {
-                self.at(t.span(), format!("missing key `name` in [model]: {help}"));
+                self.push(Diag::whole_file(self.ctx.file, missing));
             }
             return (None, None);
         };
