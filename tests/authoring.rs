@@ -279,3 +279,12 @@ fn the_schema_accepts_every_built_in_and_starter_lab_and_rejects_mistakes() {
         assert!(errors.iter().any(|e| e.contains(want)), "{to}: {want} not in {errors:#?}");
     }
 }
+
+#[test]
+fn help_for_the_authoring_commands_has_examples() {
+    for cmd in ["validate", "new", "schema"] {
+        let (code, out, _) = run(&[cmd, "--help"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("Examples:") && out.contains(&format!("distlab {cmd}")), "{cmd}:\n{out}");
+    }
+}

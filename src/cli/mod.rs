@@ -64,7 +64,9 @@ Examples:
   distlab run 3 --detail 3           more of the mechanism (bits: 1 internals, 2 timers)
   distlab run 3 --format json        answers, facts and the whole trace
   distlab run labs/my-lab.toml       a lab file of your own
-  distlab run 2 --template > answers.toml")]
+  distlab run 2 --template > answers.toml
+  distlab run 2 --student jdoe       jdoe's variant (course secret: DISTLAB_SECRET)
+  distlab run 2 --student jdoe --template > jdoe-02.toml")]
     Run(RunArgs),
     /// Run a lab with extra faults and compare every answer with the fault-free run.
     #[command(after_help = "\

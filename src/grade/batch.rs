@@ -84,9 +84,8 @@ pub fn grade_class(opts: &Options, tick: &(dyn Fn() + Sync)) -> Result<Outcome, 
                 let Some((name, path)) = mine.get(i) else { break };
                 // A bug met on one student's files must not stop the class:
                 // that student gets an error, everyone else is graded.
-                let graded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    grade_student(opts, &cache, name, path)
-                }));
+                let graded =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| grade_student(opts, &cache, name, path)));
                 if let (Ok(s), Ok(mut slot)) = (graded, results[i].lock()) {
                     *slot = Some(s);
                 }
