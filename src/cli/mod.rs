@@ -4,8 +4,17 @@
 pub mod check;
 pub mod inject;
 pub mod list;
+pub mod new;
+pub mod output;
 pub mod run;
+pub mod schema;
+pub mod secret;
+pub mod validate;
 
+use crate::grade::export::Format as ReportFormat;
+use crate::grade::report::Shard;
+use crate::grade::Reveal;
+use crate::models::MODEL_NAMES;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -25,6 +34,8 @@ Examples:
   distlab check 2 a.toml                grade it
   distlab inject 2 --drop 0.6           what a lossier network changes
   distlab inject 3 --crash server@60ms  crash the server mid-run
+  distlab check --submissions class/    grade a whole class
+  distlab validate my-lab.toml          every problem in a lab file
 
 Exit status: 0 went well (full marks), 1 graded and fell short, 2 bad input.";
 
@@ -60,7 +71,9 @@ Examples:
   distlab run 2 --solve --html r.html   a report to open in a browser
   distlab run labs/my-lab.toml       a lab file of your own
   distlab run 2 --set model.timeout=30ms   what a shorter timeout does
-  distlab run 2 --template > answers.toml")]
+  distlab run 2 --template > answers.toml
+  distlab run 2 --student jdoe       jdoe's variant (course secret: DISTLAB_SECRET)
+  distlab run 2 --student jdoe --template > jdoe-02.toml")]
     Run(RunArgs),
     /// Run a lab with extra faults and compare every answer with the fault-free run.
     #[command(after_help = "\
@@ -82,14 +95,57 @@ A plan file holds the same faults as TOML:
   at = \"60ms\"
   crash = \"server\"")]
     Inject(InjectArgs),
-    /// Grade an answers file, or compare every lab's solved output with expected/.
+    /// Grade an answers file or a class folder, or compare every lab's solved output with expected/.
     #[command(after_help = "\
 Examples:
   distlab check 2 answers.toml            grade (exit 0 only for full marks)
   distlab check 2 answers.toml --format json
+  distlab check 2 answers.toml --student jdoe --format gradescope --output results.json
+  distlab check --submissions class/      a table of students × labs
+  distlab check --submissions class/ --labs 1,2 --format csv --output grades.csv
+  distlab check --submissions class/ --variants --secret-file secret.txt
+  distlab check --submissions class/ --shard 2/3 --format json --output part2.json
+  distlab check --merge part1.json part2.json part3.json --format junit
   distlab check --expected                every lab against expected/
-  distlab check --expected 3 --bless      rewrite expected/03-rpc.out (read the diff first)")]
+  distlab check --expected 3 --bless      rewrite expected/03-rpc.out (read the diff first)
+
+A class folder holds one folder per student (its name is the student id),
+each with answers files that name their lab: class/<student>/02-retry.toml.
+A student variant's seed comes from the lab, the student id and the course
+secret (DISTLAB_SECRET or --secret-file); without a secret a public derivation
+is used, with a warning. --reveal decides whether expected answers appear:
+by default `all` for a file graded at its own seed, `never` for a student
+variant, a class and a merge.
+
+Exit status: single file: 0 full marks, 1 not; class or merge: 0 everything
+graded (whatever the scores), 1 some submissions could not be graded; 2 bad
+input or usage.")]
     Check(CheckArgs),
+    /// List every problem in lab files (all of them, not just the first), with file:line:col.
+    #[command(after_help = "\
+Examples:
+  distlab validate my-lab.toml
+  distlab validate labs/                  every .toml file in a folder
+
+Exit status: 0 every file is valid, 1 some problems were found, 2 bad usage.")]
+    Validate(ValidateArgs),
+    /// Write a commented starter lab for a built-in model (it validates and runs).
+    #[command(after_help = "\
+Examples:
+  distlab new labs/07-my-retry.toml --model reliable
+  distlab new my-rpc.toml --model rpc && distlab run my-rpc.toml --solve
+
+The lab number and slug come from the file name (07-my-retry.toml: lab 7,
+slug my-retry). An existing file is never overwritten.")]
+    New(NewArgs),
+    /// Print a JSON Schema of the lab format, for editors (taplo, Even Better TOML).
+    #[command(after_help = "\
+Examples:
+  distlab schema > distlab-lab.schema.json
+
+Then point your editor at it, for instance with a first line in the lab file:
+  #:schema ./distlab-lab.schema.json")]
+    Schema,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -121,6 +177,13 @@ pub struct RunArgs {
     /// Print an answers file to fill in, instead of the run.
     #[arg(long, conflicts_with_all = ["solve", "format", "diagram", "ascii", "html"])]
     pub template: bool,
+    /// A student's variant: its seed comes from the lab, this id and the
+    /// course secret, and is never shown (the sheet shows a variant code).
+    #[arg(long, value_name = "ID", conflicts_with = "seed")]
+    pub student: Option<String>,
+    /// The course secret for --student, from a file [default: $DISTLAB_SECRET].
+    #[arg(long, value_name = "FILE", requires = "student")]
+    pub secret_file: Option<PathBuf>,
     #[command(flatten)]
     pub pictures: PictureArgs,
 }
@@ -220,8 +283,65 @@ pub struct CheckArgs {
     /// Where the expected outputs live.
     #[arg(long, value_name = "DIR", default_value = "expected")]
     pub expected_dir: PathBuf,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Whether expected answers appear in the report [default: all for a file
+    /// at its own seed; never for a student variant, a class or a merge].
+    #[arg(long, value_enum)]
+    pub reveal: Option<Reveal>,
+    /// Grade the file as this student's variant (it must name this student,
+    /// or no one).
+    #[arg(long, value_name = "ID", conflicts_with_all = ["expected", "submissions", "merge"])]
+    pub student: Option<String>,
+    /// The course secret for student variants, from a file [default: $DISTLAB_SECRET].
+    #[arg(long, value_name = "FILE")]
+    pub secret_file: Option<PathBuf>,
+    /// Grade a class: DIR/<student>/<answers files>, each file naming its lab.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["expected", "merge"])]
+    pub submissions: Option<PathBuf>,
+    /// With --submissions: only these labs, as columns [default: every lab the files name].
+    #[arg(long, value_name = "LAB,...", value_delimiter = ',', requires = "submissions")]
+    pub labs: Vec<String>,
+    /// With --submissions: grade with N threads [default: every core].
+    #[arg(long, value_name = "N", requires = "submissions", value_parser = jobs)]
+    pub jobs: Option<usize>,
+    /// With --submissions: grade only the K-th of N deterministic slices of the students.
+    #[arg(long, value_name = "K/N", requires = "submissions", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// With --submissions: grade every file as its folder's student variant
+    /// (a file naming a `seed` is then an error).
+    #[arg(long, requires = "submissions")]
+    pub variants: bool,
+    /// Join the JSON reports of --shard runs (or re-render one report) in any format.
+    #[arg(long, value_name = "FILE.json", num_args = 1.., conflicts_with = "expected")]
+    pub merge: Vec<PathBuf>,
+    /// Write the report to FILE (atomically: all of it or nothing) instead of stdout.
+    #[arg(long, value_name = "FILE", conflicts_with = "expected")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ValidateArgs {
+    /// Lab files, or folders of them.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct NewArgs {
+    /// Where to write the lab: a new .toml file.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// The built-in model the lab uses.
+    #[arg(long, value_name = "MODEL", value_parser = clap::builder::PossibleValuesParser::new(MODEL_NAMES))]
+    pub model: String,
+}
+
+fn jobs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=1024).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a number of threads: use a whole number from 1 to 1024")),
+    }
 }
 
 fn probability(s: &str) -> Result<f64, String> {
@@ -237,5 +357,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Run(a) => run::run(&a),
         Command::Inject(a) => inject::inject(&a),
         Command::Check(a) => check::check(&a),
+        Command::Validate(a) => validate::validate(&a),
+        Command::New(a) => new::new(&a),
+        Command::Schema => schema::schema(),
     }
 }

@@ -43,10 +43,15 @@ impl Diag {
     /// messages into ours (unknown keys get a suggestion and the table they
     /// are in).
     pub fn from_toml(file: &str, text: &str, err: &toml::de::Error) -> Diag {
-        let span = err.span();
+        Diag::from_message(file, text, err.span(), err.message())
+    }
+
+    /// A diagnostic from a message in serde's or toml's words, reworded as
+    /// [`Diag::from_toml`] does.
+    pub fn from_message(file: &str, text: &str, span: Option<Range<usize>>, message: &str) -> Diag {
         let section = span.as_ref().map(|r| section_at(text, r.start)).unwrap_or_default();
         // toml's messages can run over several lines; ours are one.
-        let flat: Vec<&str> = err.message().lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let flat: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
         let message = reword(&flat.join(": "), &section);
         Diag::at(file, text, span, message)
     }

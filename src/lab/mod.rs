@@ -8,6 +8,9 @@ pub mod explore;
 pub mod faults;
 pub mod overrides;
 pub mod schema;
+pub mod starter;
+pub mod validate;
+pub mod variant;
 
 pub use catalog::{resolve, resolve_with, Source};
 pub use diag::Diag;

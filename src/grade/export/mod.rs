@@ -1,35 +1,55 @@
-//! Grade reports, one file per format behind one small trait.
+//! Report formats, one file each behind one small trait. Every format renders
+//! the report model in [`super::report`], where the reveal policy has
+//! already removed what must not be shown.
 
+pub mod csv;
+pub mod gradescope;
 pub mod json;
+pub mod junit;
 pub mod table;
 
-use super::Grade;
+use super::report::{ClassReport, GradedFile};
 
-pub trait Export {
-    /// Renders a graded answers file. `reveal` says whether expected answers
-    /// may appear.
-    fn render(&self, grade: &Grade, reveal: bool) -> String;
+/// The formats of `check --format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A table for people (also `text`).
+    #[value(alias = "text")]
+    Table,
+    /// Full detail, for tools and for `check --merge`.
+    Json,
+    /// One row per student (or per question for a single file).
+    Csv,
+    /// JUnit XML: one testcase per question.
+    Junit,
+    /// Gradescope's results.json, for a single submission.
+    Gradescope,
 }
 
-pub fn exporter(format: &str) -> Option<Box<dyn Export>> {
+pub trait Export {
+    /// One graded answers file.
+    fn single(&self, g: &GradedFile) -> Result<String, String>;
+    /// A class: students × labs. An error means the format cannot hold one.
+    fn class(&self, r: &ClassReport) -> Result<String, String>;
+}
+
+pub fn exporter(format: Format) -> Box<dyn Export> {
     match format {
-        "text" | "table" => Some(Box::new(table::Table)),
-        "json" => Some(Box::new(json::Json)),
-        _ => None,
+        Format::Table => Box::new(table::Table),
+        Format::Json => Box::new(json::Json),
+        Format::Csv => Box::new(csv::Csv),
+        Format::Junit => Box::new(junit::Junit),
+        Format::Gradescope => Box::new(gradescope::Gradescope),
     }
 }
 
-/// How a submitted answer reads in a report.
-pub fn answer_text(a: &Option<toml::Value>) -> String {
-    match a {
-        None => "-".into(),
-        Some(toml::Value::String(s)) if s.trim().is_empty() => "-".into(),
-        Some(toml::Value::String(s)) => s.clone(),
-        Some(toml::Value::Array(items)) if items.is_empty() => "(none)".into(),
-        Some(toml::Value::Array(items)) => {
-            items.iter().map(|i| answer_text(&Some(i.clone()))).collect::<Vec<_>>().join(", ")
-        }
-        Some(toml::Value::Boolean(b)) => if *b { "yes" } else { "no" }.into(),
-        Some(v) => v.to_string(),
+/// `wrong`, `partly right` or `right`, as a verdict reads without the answer.
+pub fn verdict_word(score: f64, correct: bool) -> &'static str {
+    if correct {
+        "right"
+    } else if score > 0.0 {
+        "partly right"
+    } else {
+        "wrong"
     }
 }
