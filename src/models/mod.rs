@@ -2,24 +2,28 @@
 //! (see [`crate::sim::Model`]); this module runs whichever one a scenario
 //! names and erases its types, so rendering and grading need not know it.
 
+pub mod afs;
 pub mod datagram;
 pub mod reliable;
 pub mod rpc;
 
 use crate::questions::Facts;
 use crate::sim::{
-    fmt_time, Entry, Event, Label, LinkConfig, Model, Network, NodeFault, NodeId, Partition, Run, Stats, Time, World,
+    fmt_time, Entry, Event, Label, LinkConfig, Model, MsgId, Network, NodeFault, NodeId, Partition, Run, Stats, Time,
+    World,
 };
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ModelConfig {
     Datagram(datagram::Params),
     Reliable(reliable::Params),
     Rpc(rpc::Params),
+    Afs(afs::Params),
 }
 
 /// The model names a lab file may use, in catalogue order.
-pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc"];
+pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "afs"];
 
 /// Everything one run needs: the lab after seed, overrides and faults.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +44,9 @@ pub struct Outcome {
     pub facts: Facts,
     pub end: Time,
     pub stats: Stats,
+    /// Messages whose rows show only at a detail level, or only in solve
+    /// mode (see [`Model::msg_view`]); every other message shows as usual.
+    pub msg_views: BTreeMap<MsgId, (u8, bool)>,
 }
 
 impl ModelConfig {
@@ -48,6 +55,7 @@ impl ModelConfig {
             ModelConfig::Datagram(_) => "datagram",
             ModelConfig::Reliable(_) => "reliable",
             ModelConfig::Rpc(_) => "rpc",
+            ModelConfig::Afs(_) => "afs",
         }
     }
 
@@ -56,6 +64,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => p.node_names(),
             ModelConfig::Reliable(p) => p.node_names(),
             ModelConfig::Rpc(p) => p.node_names(),
+            ModelConfig::Afs(p) => p.node_names(),
         }
     }
 
@@ -88,6 +97,7 @@ impl ModelConfig {
                     ops.join(", ")
                 )
             }
+            ModelConfig::Afs(p) => p.describe(),
         }
     }
 }
@@ -97,6 +107,7 @@ pub fn fact_names(model: &str) -> &'static [&'static str] {
         "datagram" => datagram::FACTS,
         "reliable" => reliable::FACTS,
         "rpc" => rpc::FACTS,
+        "afs" => afs::FACTS,
         _ => &[],
     }
 }
@@ -106,6 +117,7 @@ pub fn run(sc: &Scenario) -> Outcome {
         ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts),
         ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts),
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts),
+        ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts),
     }
 }
 
@@ -121,7 +133,15 @@ fn run_model<M: Model>(model: &M, sc: &Scenario, facts: fn(&M, &Run<M>) -> Facts
     let run = world.run(sc.until);
     let facts = facts(model, &run);
     let trace = run.trace.iter().map(|e| erase(model, e)).collect();
-    Outcome { nodes, trace, facts, end: run.end, stats: run.stats }
+    let msg_views = run
+        .trace
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Send { id, msg, .. } => Some((*id, model.msg_view(msg))).filter(|(_, v)| *v != (0, false)),
+            _ => None,
+        })
+        .collect();
+    Outcome { nodes, trace, facts, end: run.end, stats: run.stats, msg_views }
 }
 
 fn erase<M: Model>(model: &M, e: &Entry<M::Msg>) -> Entry<Label> {
