@@ -1017,6 +1017,7 @@ pub const FACTS: &[&str] = &[
     "files",
     "final_writer",
     "clobbered",
+    "outdated_reads",
     "callbacks_broken",
     "callback_breaks",
     "invalidations",
@@ -1029,6 +1030,7 @@ pub const FACTS: &[&str] = &[
     "revalidated",
     "revalidated_stale",
     "stale_opens",
+    "hits_fresh",
     "failed_steps",
     "actions",
     "schedule",
@@ -1051,6 +1053,9 @@ pub fn facts(m: &Afs, run: &Run<Afs>) -> Facts {
     // Where each written value stands in the order of writes.
     let mut written_at: BTreeMap<i64, (usize, u32)> = BTreeMap::new();
     let mut clobbered = BTreeSet::new();
+    // Every value a file has held on the server, and reads of one it no longer holds.
+    let mut held: BTreeSet<(u8, i64)> = (0..files as u8).map(|f| (f, i64::from(f))).collect();
+    let mut outdated = Vec::new();
     let mut broke_steps = Vec::new();
     let (mut breaks, mut invalidations, mut fetches, mut stores) = (0, 0, 0, 0);
     let (mut hit_opens, mut miss_opens, mut revalidated, mut stale_copies, mut stale_opens) =
@@ -1081,6 +1086,9 @@ pub fn facts(m: &Afs, run: &Run<Afs>) -> Facts {
                 }
             },
             Obs::Read { step, file, value } => {
+                if held.contains(&(*file, *value)) && content.get(usize::from(*file)) != Some(value) {
+                    outdated.push(*step);
+                }
                 reads.push(obj(vec![
                     ("step", Value::text(sname(*step))),
                     ("client", Value::text(cname(client))),
@@ -1108,6 +1116,7 @@ pub fn facts(m: &Afs, run: &Run<Afs>) -> Facts {
                         clobbered.insert(prev.1);
                     }
                 }
+                held.insert((*file, *value));
                 if f < files {
                     content[f] = *value;
                     writer[f] = Some(*client);
@@ -1144,6 +1153,7 @@ pub fn facts(m: &Afs, run: &Run<Afs>) -> Facts {
         Value::Map((0..files).map(|i| (name(i), writer[i].map_or(Value::Null, |c| Value::text(cname(c))))).collect()),
     );
     f.insert("clobbered".into(), steps(clobbered));
+    f.insert("outdated_reads".into(), steps(outdated));
     f.insert("callbacks_broken".into(), steps(broke_steps));
     f.insert("callback_breaks".into(), Value::Int(breaks));
     f.insert("invalidations".into(), Value::Int(invalidations));
@@ -1155,6 +1165,7 @@ pub fn facts(m: &Afs, run: &Run<Afs>) -> Facts {
     f.insert("stores".into(), Value::Int(stores));
     f.insert("revalidated".into(), steps(revalidated));
     f.insert("revalidated_stale".into(), steps(stale_copies));
+    f.insert("hits_fresh".into(), Value::Bool(stale_opens.is_empty()));
     f.insert("stale_opens".into(), steps(stale_opens));
     f.insert("failed_steps".into(), steps(failed));
     f.insert("actions".into(), Value::text(notation(&m.actions)));
