@@ -124,7 +124,10 @@ pub fn parse_actions(text: &str, files: u8) -> Result<Vec<Vec<Action>>, SpecErro
                         );
                     };
                     if !f.is_ascii_lowercase() {
-                        return spec_err(at, format!("malformed open `{tok}`: files are named by one letter, a to z"));
+                        return spec_err(
+                            at,
+                            format!("malformed open `{tok}`: a file is one letter, a to z, such as oa1"),
+                        );
                     }
                     let file = f as u8 - b'a';
                     if file >= files {
@@ -1171,4 +1174,285 @@ pub fn facts(m: &Afs, run: &Run<Afs>) -> Facts {
     f.insert("actions".into(), Value::text(notation(&m.actions)));
     f.insert("schedule".into(), Value::text(m.schedule_text()));
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{LinkConfig, Network, NodeFault, World, MS};
+
+    fn given(actions: &str, schedule: &str, files: u8) -> Params {
+        let a = parse_actions(actions, files).expect("actions parse");
+        let schedule = parse_schedule(schedule, a.len()).expect("schedule parses");
+        Params {
+            files,
+            workload: Workload::Given(a),
+            schedule,
+            interval: 100 * MS,
+            timeout: 50 * MS,
+            max_retries: 5,
+            reboot: 50 * MS,
+            revalidate: true,
+        }
+    }
+
+    fn run_with(p: &Params, seed: u64, net: impl FnOnce(&mut Network), faults: &[NodeFault]) -> Facts {
+        let m = Afs::new(p, seed);
+        let mut network = Network::new(seed, m.node_names(), LinkConfig::default());
+        net(&mut network);
+        let mut world = World::new(&m, seed, network);
+        for f in faults {
+            world.schedule(f);
+        }
+        facts(&m, &world.run(u64::MAX))
+    }
+
+    fn run(p: &Params) -> Facts {
+        run_with(p, 1, |_| {}, &[])
+    }
+
+    fn ints(v: &[i64]) -> Value {
+        Value::List(v.iter().map(|x| Value::Int(*x)).collect())
+    }
+
+    fn file(f: &Facts, name: &str) -> Value {
+        match &f["files"] {
+            Value::Map(m) => m[name].clone(),
+            _ => Value::Null,
+        }
+    }
+
+    #[test]
+    fn actions_parse_back_to_their_notation() {
+        let a = parse_actions("oa1:r1:c1, ob2:w2:c2:ob2:c2", 2).unwrap();
+        assert_eq!(notation(&a), "oa1:r1:c1,ob2:w2:c2:ob2:c2");
+        assert_eq!(a[1][1], Action::Write { fd: 2 });
+        assert_eq!(parse_schedule("0110", 2), Ok(vec![0, 1, 1, 0]));
+        assert_eq!(parse_schedule("", 3), Ok(vec![]));
+    }
+
+    #[test]
+    fn bad_actions_say_where_and_what() {
+        let e = |text: &str, files| parse_actions(text, files).unwrap_err();
+        assert_eq!(e("oa1:r1:c1,ox1", 1).offset, 11);
+        assert!(e("oa1:r1:c1,ox1", 1).message.contains("opens file x, which does not exist"));
+        assert_eq!(e("oa1:r1:c1,o11", 1).offset, 10);
+        assert!(e("oa1:r1:c1,o11", 1).message.contains("malformed open `o11`"));
+        assert!(e("oA1", 1).message.contains("malformed open `oA1`"));
+        assert_eq!(
+            e("oa1:r1:c1,ob1", 1),
+            SpecError {
+                offset: 11,
+                message: "`ob1` opens file b, which does not exist: the only file is a (raise model.files)".into()
+            }
+        );
+        assert!(e("oa1:r2:c1", 1).message.contains("no fd 2 open"));
+        assert_eq!(e("oa1:r2:c1", 1).offset, 4);
+        assert!(e("oa1:oa1", 1).message.contains("already has fd 1 open"));
+        assert!(e("oa1:c1:r1", 1).message.contains("no fd 1 open"));
+        assert!(e("oa1:x1:c1", 1).message.contains("`x1` is not an action"));
+        assert!(e("oa1:r1:c1,", 1).message.contains("client 1 has no actions"));
+        assert!(e("oa1::c1", 1).message.contains("an empty action"));
+        assert!(e("oa1:r11:c1", 1).message.contains("malformed action `r11`"));
+        assert!(e(&["oa1:c1"; 11].join(","), 1).message.contains("at most 10 clients"));
+        // An fd may be opened again once closed (afs.py refuses this).
+        assert!(parse_actions("oa1:c1:oa1:c1", 1).is_ok());
+    }
+
+    #[test]
+    fn bad_schedules_say_where_and_what() {
+        let e = parse_schedule("0120", 2).unwrap_err();
+        assert_eq!((e.offset, e.message.as_str()), (2, "schedule names client 2, but there are only clients 0 to 1"));
+        assert!(parse_schedule("0a", 2).unwrap_err().message.contains("`a` is not a client digit"));
+        let e = parse_schedule("000", 2).unwrap_err();
+        assert!(e.message.contains("client 1 never appears"), "{}", e.message);
+    }
+
+    // The cases below are worked by hand from the rules, and agree with afs.py
+    // (`afs.py -A ACTIONS -S SCHEDULE -f FILES -c`). Values: a file i starts
+    // at i, and writes take files, files+1, ... in step order.
+
+    #[test]
+    fn a_read_of_a_file_still_open_elsewhere_sees_the_old_value() {
+        // s1 c0 opens a (fetch 0), s2 c0 writes 0→1 locally, s3 c1 opens a:
+        // the server still has 0, s4 c1 reads 0, s5 c0 closes: stores 1 and
+        // breaks c1's callback, s6 c1 closes its clean copy.
+        let f = run(&given("oa1:w1:c1,oa1:r1:c1", "001101", 1));
+        assert_eq!(f["read_values"], ints(&[0]));
+        assert_eq!(file(&f, "a"), Value::Int(1));
+        assert_eq!(f["callbacks_broken"], Value::texts(["s5"]));
+        assert_eq!(f["outdated_reads"], Value::texts(Vec::<String>::new()));
+        assert_eq!(f["misses"], Value::Int(2));
+    }
+
+    #[test]
+    fn a_write_on_an_invalidated_open_copy_still_wins_at_close() {
+        // s1 c0 and s2 c1 both fetch a = 0. s3 c1 writes 0→1, s4 c1 closes:
+        // a = 1 on the server and c0's copy is invalid but still open. s5 c0
+        // writes its copy 0→2 all the same, s6 c0 closes: a = 2, and c1's
+        // callback (it got one back when it stored) is broken in turn.
+        let f = run(&given("oa1:w1:c1,oa1:w1:c1", "011100", 1));
+        assert_eq!(file(&f, "a"), Value::Int(2));
+        assert_eq!(f["callbacks_broken"], Value::texts(["s4", "s6"]));
+        let olds: Vec<Value> = match &f["writes"] {
+            Value::List(w) => {
+                w.iter().map(|w| if let Value::Map(m) = w { m["old"].clone() } else { Value::Null }).collect()
+            }
+            _ => vec![],
+        };
+        assert_eq!(olds, vec![Value::Int(0), Value::Int(0)]);
+        assert_eq!(f["final_writer"], Value::Map([("a".to_string(), Value::text("c0"))].into()));
+        assert_eq!(f["clobbered"], Value::texts(Vec::<String>::new()));
+    }
+
+    #[test]
+    fn the_later_closer_wins_though_it_wrote_earlier() {
+        // s2 c0 writes 0→1 first; s4 c1 writes 0→2 later but closes first
+        // (s5, a = 2); s6 c0 closes last, so a ends as 1 and c1's write is lost.
+        let f = run(&given("oa1:w1:c1,oa1:w1:c1", "001110", 1));
+        assert_eq!(file(&f, "a"), Value::Int(1));
+        assert_eq!(f["clobbered"], Value::texts(["s4"]));
+        assert_eq!(f["stores"], Value::Int(2));
+    }
+
+    #[test]
+    fn a_callback_break_turns_the_next_open_into_a_miss() {
+        // c0 reads a, closes (copy kept, valid). c1 writes 1 and closes,
+        // breaking c0's callback. c0's reopen at s7 must fetch: it reads 1.
+        let f = run(&given("oa1:r1:c1:oa2:r2:c2,oa1:w1:c1", "000111000", 1));
+        assert_eq!(f["read_values"], ints(&[0, 1]));
+        assert_eq!((f["hits"].clone(), f["misses"].clone()), (Value::Int(0), Value::Int(3)));
+        assert_eq!(f["fetches"], Value::Int(3));
+        assert_eq!(f["invalidations"], Value::Int(1));
+        // Without the writer the reopen is a hit: no server call at all.
+        let f = run(&given("oa1:r1:c1:oa2:r2:c2", "0", 1));
+        assert_eq!((f["hits"].clone(), f["fetches"].clone()), (Value::Int(1), Value::Int(1)));
+        assert_eq!(f["hit_opens"], Value::texts(["s4"]));
+    }
+
+    #[test]
+    fn a_refetch_replaces_unsaved_writes_as_afs_py_does() {
+        // c0 writes 0→1 on fd 1 (not closed); c1 stores 2, which invalidates
+        // c0's copy; c0 opens a again on fd 2: the fetch of 2 replaces the
+        // shared copy, unsaved write included, so c0 reads 2 and stores nothing.
+        let f = run(&given("oa1:w1:oa2:r2:c2:c1,oa1:w1:c1", "001110000", 1));
+        assert_eq!(f["read_values"], ints(&[2]));
+        assert_eq!(file(&f, "a"), Value::Int(2));
+        assert_eq!(f["stores"], Value::Int(1));
+    }
+
+    #[test]
+    fn a_random_workload_replays_exactly_from_its_own_actions_and_schedule() {
+        let p =
+            Params { workload: Workload::Random { clients: 3, steps: 4, read_ratio: 0.5 }, ..given("oa1:c1", "", 2) };
+        for seed in 1..=10 {
+            let f = run_with(&p, seed, |_| {}, &[]);
+            let (Value::Text(actions), Value::Text(schedule)) = (&f["actions"], &f["schedule"]) else { panic!() };
+            assert_eq!(schedule.len(), 36);
+            let replay = run(&given(actions, schedule, 2));
+            assert_eq!(replay, f, "seed {seed}");
+        }
+        let a = run_with(&p, 1, |_| {}, &[]);
+        assert_ne!(a["actions"], run_with(&p, 2, |_| {}, &[])["actions"]);
+    }
+
+    #[test]
+    fn after_a_server_reboot_clients_revalidate_and_catch_a_missed_change() {
+        // c0 caches a = 0 (s1-s3). The server crashes at 230ms and is back at
+        // 280ms without its callback table. c1 then stores 1 (s4-s6): the
+        // server knows of no callback to break, so c0 is never told. c0's
+        // reopen (s7) must not trust its copy: it revalidates, finds it
+        // stale, and reads 1.
+        let p = given("oa1:r1:c1:oa2:r2:c2,oa1:w1:c1", "000111000", 1);
+        let crash = [NodeFault::Crash { node: SERVER, at: 230 * MS }];
+        let f = run_with(&p, 1, |_| {}, &crash);
+        assert_eq!(f["read_values"], ints(&[0, 1]));
+        assert_eq!(f["callbacks_broken"], Value::texts(Vec::<String>::new()));
+        assert_eq!(f["revalidated"], Value::texts(["s7"]));
+        assert_eq!(f["revalidated_stale"], Value::texts(["s7"]));
+        assert_eq!(f["hits_fresh"], Value::Bool(true));
+        // A client that trusts its cache after the reboot reads the stale 0.
+        let trusting = Params { revalidate: false, ..p.clone() };
+        let f = run_with(&trusting, 1, |_| {}, &crash);
+        assert_eq!(f["read_values"], ints(&[0, 0]));
+        assert_eq!(f["stale_opens"], Value::texts(["s7"]));
+        assert_eq!(f["hits_fresh"], Value::Bool(false));
+        // A copy the server confirms is kept: no second transfer. (The reboot
+        // notice arrives at 290ms, before s4 at 300ms.)
+        let p = given("oa1:r1:c1:oa2:r2:c2", "0", 1);
+        let f = run_with(&p, 1, |_| {}, &[NodeFault::Crash { node: SERVER, at: 230 * MS }]);
+        assert_eq!(f["revalidated"], Value::texts(["s4"]));
+        assert_eq!(f["revalidated_stale"], Value::texts(Vec::<String>::new()));
+        assert_eq!(f["fetches"], Value::Int(1));
+    }
+
+    #[test]
+    fn a_store_lost_to_a_crash_is_retried_and_applied_once() {
+        // The store of s4 reaches a server that crashed at 305ms; the retry
+        // at 350ms lands after the reboot at 355ms.
+        let p = given("oa1:w1:c1", "0", 1);
+        let f = run_with(&p, 1, |_| {}, &[NodeFault::Crash { node: SERVER, at: 305 * MS }]);
+        assert_eq!(file(&f, "a"), Value::Int(1));
+        assert_eq!(f["stores"], Value::Int(1));
+        // Every message copied by the network: the copy is acknowledged only.
+        let f = run_with(&p, 1, |n| n.default.duplicate = 1.0, &[]);
+        assert_eq!((file(&f, "a"), f["stores"].clone()), (Value::Int(1), Value::Int(1)));
+    }
+
+    #[test]
+    fn a_lost_callback_break_leaves_a_stale_hit() {
+        // As in the case above, but server → c0 is cut from 400ms to 600ms,
+        // so the break c1's store sends at 510ms never arrives: c0's copy stays
+        // valid and its reopen (s7) is a hit on the old value 0.
+        let p = given("oa1:r1:c1:oa2:r2:c2,oa1:w1:c1", "000111000", 1);
+        let cut =
+            crate::sim::Partition { from: vec![SERVER], to: vec![1], two_way: false, at: 400 * MS, until: 600 * MS };
+        let f = run_with(&p, 1, |n| n.partitions.push(cut), &[]);
+        assert_eq!(f["read_values"], ints(&[0, 0]));
+        assert_eq!(f["callbacks_broken"], Value::texts(["s6"]));
+        assert_eq!(f["stale_opens"], Value::texts(["s7"]));
+        assert_eq!(f["hits_fresh"], Value::Bool(false));
+    }
+
+    #[test]
+    fn an_unreachable_server_fails_the_open_after_its_retries() {
+        // Every reply to c0 is lost: s1's fetch is sent 1 + max_retries times,
+        // then the open fails, and the read and close of fd 1 find it closed.
+        let p = Params { max_retries: 2, ..given("oa1:r1:c1", "0", 1) };
+        let m = Afs::new(&p, 1);
+        let mut net = Network::new(1, m.node_names(), LinkConfig::default());
+        net.links.push(((SERVER, 1), LinkConfig { drop: 1.0, ..LinkConfig::default() }));
+        let run = World::new(&m, 1, net).run(u64::MAX);
+        let sends = run.trace.iter().filter(|e| matches!(e.event, crate::sim::Event::Send { from: 1, .. })).count();
+        assert_eq!(sends, 3);
+        let f = facts(&m, &run);
+        assert_eq!(f["failed_steps"], Value::texts(["s1", "s2", "s3"]));
+        assert_eq!(f["misses"], Value::Int(0));
+    }
+
+    #[test]
+    fn a_crashed_client_loses_its_open_files_and_revalidates_its_disk_cache() {
+        // c0 fetches a (s1) and closes it (s3). It is down from 350ms to
+        // 550ms, so the break that c1's store (s6, 500ms) sends at 510ms is
+        // lost; restarted, c0 doubts its disk copy, so s7 revalidates and
+        // reads 1.
+        let p = given("oa1:r1:c1:oa2:r2:c2,oa1:w1:c1", "000111000", 1);
+        let faults = [NodeFault::Crash { node: 1, at: 350 * MS }, NodeFault::Restart { node: 1, at: 550 * MS }];
+        let f = run_with(&p, 1, |_| {}, &faults);
+        assert_eq!(f["read_values"], ints(&[0, 1]));
+        assert_eq!(f["revalidated_stale"], Value::texts(["s7"]));
+        assert_eq!(f["callbacks_broken"], Value::texts(["s6"]));
+        // Up again before the break arrives: the break invalidates, s7 fetches.
+        let faults = [NodeFault::Crash { node: 1, at: 350 * MS }, NodeFault::Restart { node: 1, at: 450 * MS }];
+        let f = run_with(&p, 1, |_| {}, &faults);
+        assert_eq!(
+            (f["read_values"].clone(), f["revalidated"].clone()),
+            (ints(&[0, 1]), Value::texts(Vec::<String>::new()))
+        );
+        // Crashed with fd 1 open: the later read and close of fd 1 fail.
+        let faults = [NodeFault::Crash { node: 1, at: 50 * MS }, NodeFault::Restart { node: 1, at: 150 * MS }];
+        let f = run_with(&given("oa1:r1:c1", "0", 1), 1, |_| {}, &faults);
+        assert_eq!(f["failed_steps"], Value::texts(["s2", "s3"]));
+        assert_eq!(f["read_values"], ints(&[]));
+    }
 }
