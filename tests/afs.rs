@@ -36,11 +36,14 @@ fn files(f: &distlab::questions::Facts) -> Vec<(String, i64)> {
     m.iter().map(|(k, v)| (k.clone(), if let Value::Int(i) = v { *i } else { -1 })).collect()
 }
 
+/// (actions, schedule, files, reads as (client, value), final contents).
+type Case<'a> = (&'a str, &'a str, u8, &'a [(&'a str, i64)], &'a [(&'a str, i64)]);
+
 #[test]
 fn explicit_workloads_give_the_values_afs_py_gives() {
     // Expected values from `python3 afs.py -A ACTIONS -S SCHEDULE -f FILES -c`
     // (ostep-homework, dist-afs), run on these exact cases.
-    let cases: &[(&str, &str, u8, &[(&str, i64)], &[(&str, i64)])] = &[
+    let cases: &[Case] = &[
         ("oa1:r1:c1,oa1:w1:c1", "011100", 1, &[("c0", 0)], &[("a", 1)]),
         ("oa1:w1:c1,oa1:r1:c1", "001101", 1, &[("c1", 0)], &[("a", 1)]),
         ("oa1:w1:c1,oa1:w1:c1", "011100", 1, &[], &[("a", 2)]),
