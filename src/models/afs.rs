@@ -985,7 +985,8 @@ impl Model for Afs {
             }
             (false, false) => format!("cached {} from disk, trusted as is", kept.join(", ")),
         };
-        ctx.note(0, vec![shown(format!("restart: open files lost; {what}"))]);
+        // Which copies survived would give away hits: an outcome.
+        ctx.outcome(0, vec![shown("restart: open files lost; "), secret(what)]);
         // Steps that fell due while the client was down are lost with it.
         c.next = self.plans[c.id].iter().position(|p| p.at >= ctx.now).unwrap_or(self.plans[c.id].len());
         self.advance(&mut c, ctx);
