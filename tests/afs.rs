@@ -215,6 +215,10 @@ fn bad_afs_keys_are_reported_where_they_are() {
     assert!(err("read_ratio = 1.5").contains("probability 1.5 is out of range"));
     assert!(err("interval = \"0ms\"").contains("interval must be longer than 0ms"));
     assert!(err("client = 2").contains("unknown key `client` in [model]; did you mean `clients`?"));
+    assert_eq!(
+        err("clients = 10\nsteps = 10\ninterval = \"1s\""),
+        "t.toml: the workload's last step is due at 299000ms, but the run lasts only 60000ms: raise `duration` or lower the model's `interval` or workload"
+    );
     // Escapes make the column inexact, so the error points at the value.
     assert!(err("actions = \"oa1:\\u0072x:c1\"").starts_with("t.toml:10:11: actions: malformed action `rx`"));
 }

@@ -486,6 +486,17 @@ impl Loader<'_> {
             Some(d) => d.get_ref().0,
             None => 60 * SEC,
         };
+        if let Some(last) = model.last_step_at().filter(|t| *t >= duration) {
+            let message = format!(
+                "the workload's last step is due at {}, but the run lasts only {}: raise `duration` or lower the model's `interval` or workload",
+                crate::sim::fmt_time(last),
+                crate::sim::fmt_time(duration)
+            );
+            return Err(match &f.duration {
+                Some(d) => self.err(d, message),
+                None => Diag::whole_file(self.file, message),
+            });
+        }
         Ok(Lab {
             number: *f.number.get_ref(),
             slug: slug.clone(),

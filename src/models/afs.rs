@@ -241,6 +241,19 @@ impl Params {
         }
     }
 
+    /// The number of steps, whatever the seed draws.
+    pub fn total_steps(&self) -> usize {
+        match &self.workload {
+            Workload::Random { clients, steps, .. } => *clients as usize * *steps as usize * 3,
+            Workload::Given(a) => a.iter().map(Vec::len).sum(),
+        }
+    }
+
+    /// When the last step is due (step k at (k-1) × interval).
+    pub fn last_step_at(&self) -> Time {
+        (self.total_steps().saturating_sub(1) as Time).saturating_mul(self.interval)
+    }
+
     pub fn node_names(&self) -> Vec<String> {
         std::iter::once("server".to_string()).chain((0..self.clients()).map(cname)).collect()
     }

@@ -68,6 +68,15 @@ impl ModelConfig {
         }
     }
 
+    /// When the last step of a model with a timed workload is due, so a lab
+    /// can refuse a `duration` that would cut it short.
+    pub fn last_step_at(&self) -> Option<Time> {
+        match self {
+            ModelConfig::Afs(p) => Some(p.last_step_at()),
+            _ => None,
+        }
+    }
+
     pub fn fact_names(&self) -> &'static [&'static str] {
         fact_names(self.name())
     }
