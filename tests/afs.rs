@@ -222,3 +222,31 @@ fn bad_afs_keys_are_reported_where_they_are() {
     // Escapes make the column inexact, so the error points at the value.
     assert!(err("actions = \"oa1:\\u0072x:c1\"").starts_with("t.toml:10:11: actions: malformed action `rx`"));
 }
+
+#[test]
+fn exploration_finds_a_lost_callback_break_that_makes_a_stale_hit() {
+    use distlab::lab::explore;
+    let l = resolve("5").unwrap();
+    assert!(explore::violations(&l, l.seed, &[]).is_empty(), "the fault-free run keeps fresh-hits");
+    let found = explore::explore(&l, l.seed, 300, |_| {}).found.expect("some schedule loses a break");
+    assert_eq!(found.violation.invariant, "fresh-hits");
+    assert!(found.violation.what.contains("from its cache and got"), "{}", found.violation.what);
+    assert!(!found.shrunk.is_empty() && found.shrunk.len() <= found.original.len());
+    // A server crash at any moment between steps: clients that revalidate
+    // keep the promise; clients that trust their caches after the reboot break
+    // it at some of those moments.
+    let trusting = distlab::lab::resolve_with("5", &["model.revalidate=false".to_string()]).unwrap();
+    let (mut kept, mut broke) = (0, 0);
+    for k in 0..26u64 {
+        let crash = [FaultDef::Crash { node: 0, at: k * 100_000 + 40_000 }];
+        kept += usize::from(explore::violations(&l, l.seed, &crash).is_empty());
+        broke += usize::from(!explore::violations(&trusting, trusting.seed, &crash).is_empty());
+    }
+    assert_eq!((kept, broke), (26, 1));
+    // The one: c1 fetched b = 1 at 410ms; the crash at 440ms wipes its
+    // callback, so c2's store of 2 at 500ms tells nobody, and c1's later hit
+    // on b (s25) returns 1.
+    let crash = [FaultDef::Crash { node: 0, at: 440_000 }];
+    let v = explore::violations(&trusting, trusting.seed, &crash);
+    assert_eq!(v[0].what, "s25 c1 opened b from its cache and got 1, but the server holds 2");
+}

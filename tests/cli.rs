@@ -414,3 +414,85 @@ fn a_closed_pipe_is_not_a_crash() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn set_overrides_are_validated_echoed_and_recorded_for_check() {
+    let out = stdout(&["run", "2", "--set", "model.timeout=30ms", "--set", "network.drop=0"]);
+    assert!(out.contains("set: model.timeout=30ms, network.drop=0\n"));
+    assert!(out.contains("model reliable: messages=6 timeout=30ms"));
+    assert!(out.contains("drop 0,"));
+    assert!(out.contains("distlab run 2 --set model.timeout=30ms --set network.drop=0 --template"));
+    // No loss at all: every message is sent at least once and nothing is lost.
+    let j: serde_json::Value =
+        serde_json::from_str(&stdout(&["run", "2", "--set", "network.drop=0", "--format", "json"])).unwrap();
+    assert_eq!(j["facts"]["gave_up"], serde_json::json!([]));
+
+    // The template records the overrides; check re-runs under them.
+    let dir = tempfile::tempdir().unwrap();
+    let template = stdout(&["run", "2", "--set", "model.timeout=30ms", "--template"]);
+    assert!(template.contains("set = [\"model.timeout=30ms\"]"));
+    let solved: serde_json::Value =
+        serde_json::from_str(&stdout(&["run", "2", "--set", "model.timeout=30ms", "--format", "json"])).unwrap();
+    let plain: serde_json::Value = serde_json::from_str(&stdout(&["run", "2", "--format", "json"])).unwrap();
+    assert_ne!(solved["answers"], plain["answers"], "a 30ms timeout should change lab 2's answers");
+    let mut text = template;
+    for (id, v) in solved["answers"].as_object().unwrap() {
+        let v = if v.is_null() { "\"none\"".to_string() } else { v.to_string() };
+        text = text.replace(&format!("\n{id} = \"\"\n"), &format!("\n{id} = {v}\n"));
+    }
+    let path = write(dir.path(), "a.toml", &text);
+    distlab().args(["check", "2", path.to_str().unwrap()]).assert().code(0);
+    // The same answers against the lab without the override fall short.
+    let stripped = write(dir.path(), "b.toml", &text.replace("set = [\"model.timeout=30ms\"]\n", ""));
+    distlab().args(["check", "2", stripped.to_str().unwrap()]).assert().code(1);
+}
+
+#[test]
+fn bad_overrides_get_one_line_and_exit_2() {
+    bad_input(&["run", "2", "--set", "model.timout=30ms"], &["--set model.timout=30ms", "did you mean `timeout`"]);
+    bad_input(&["run", "2", "--set", "network.drop=1.5"], &["--set network.drop=1.5", "out of range"]);
+    bad_input(&["run", "2", "--set", "model.timeout=30"], &["no unit"]);
+    bad_input(&["run", "2", "--set", "nonsense"], &["no `=`", "KEY=VALUE"]);
+    bad_input(&["run", "2", "--set", "fault.0.at=1ms"], &["`fault` does not exist"]);
+    bad_input(&["inject", "3", "--set", "model.semantics=maybe", "--drop", "0.1"], &["unknown semantics `maybe`"]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "a.toml", "lab = 2\nset = [\"model.messages=0\"]\n[answers]\n");
+    bad_input(&["check", "2", p.to_str().unwrap()], &["--set model.messages=0", "messages must be from 1 to 1000"]);
+}
+
+#[test]
+fn bursts_drop_and_duplicate_inside_their_window_only() {
+    let out = stdout(&["inject", "1", "--burst", "1@0ms..35ms"]);
+    assert!(out.contains("injected: drop burst 1 from 0ms to 35ms"));
+    let lost: Vec<&str> = out.lines().filter(|l| l.contains("──✗ lost")).collect();
+    assert!(lost.len() >= 4, "{out}");
+    assert!(out.lines().any(|l| l.trim_start().starts_with("40ms") && l.contains("──▶")));
+    let dup = stdout(&["inject", "1", "--dup-burst", "1@0ms..80ms", "--format", "json"]);
+    let j: serde_json::Value = serde_json::from_str(&dup).unwrap();
+    let twice = j["faulted"]["facts"]["duplicated"].as_array().unwrap().len();
+    assert!(twice >= 5, "{twice}");
+    bad_input(&["inject", "1", "--burst", "2@0ms..5ms"], &["--burst", "out of range"]);
+    bad_input(&["inject", "1", "--burst", "0.5"], &["--burst", "P@START..END"]);
+}
+
+#[test]
+fn a_what_if_question_is_answered_by_the_run_it_names() {
+    let base: serde_json::Value = serde_json::from_str(&stdout(&["run", "2", "--format", "json"])).unwrap();
+    for seed in ["1", "5", "9"] {
+        let j: serde_json::Value =
+            serde_json::from_str(&stdout(&["run", "2", "--seed", seed, "--format", "json"])).unwrap();
+        let what_if: serde_json::Value = serde_json::from_str(&stdout(&[
+            "run",
+            "2",
+            "--seed",
+            seed,
+            "--set",
+            "model.timeout=30ms",
+            "--format",
+            "json",
+        ]))
+        .unwrap();
+        assert_eq!(j["answers"]["halved"], what_if["facts"]["total_transmissions"], "seed {seed}");
+    }
+    assert_ne!(base["answers"]["halved"], base["answers"]["total"]);
+}

@@ -1,6 +1,6 @@
 use super::{CheckArgs, Format};
 use crate::grade::{self, export, AnswersFile};
-use crate::lab::{catalog, resolve, Injection, Lab};
+use crate::lab::{catalog, resolve, resolve_with, Injection, Lab};
 use crate::output::{emit, progress};
 use crate::render::{sheet::sheet, View};
 use anyhow::anyhow;
@@ -19,8 +19,13 @@ pub fn check(a: &CheckArgs) -> anyhow::Result<u8> {
             "check needs a lab and an answers file: distlab check 2 answers.toml (or --expected to compare with expected/)"
         ));
     };
-    let lab = resolve(lab)?;
+    if !a.set.is_empty() && a.expected {
+        return Err(anyhow!("--set does not apply to --expected, which checks the labs as they are"));
+    }
     let answers = AnswersFile::read(path)?;
+    let mut overrides = answers.set.clone();
+    overrides.extend(a.set.iter().filter(|o| !answers.set.contains(o)).cloned());
+    let lab = resolve_with(lab, &overrides)?;
     answers.check_lab(&lab)?;
     let g = grade::grade(&lab, &answers).map_err(anyhow::Error::msg)?;
     let format = match a.format {

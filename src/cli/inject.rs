@@ -1,5 +1,5 @@
 use super::{Format, InjectArgs};
-use crate::lab::{faults, load_plan, resolve, Injection, Lab};
+use crate::lab::{faults, load_plan, resolve_with, Injection, Lab};
 use crate::output::emit;
 use crate::render::{header::header, json::run_json, timeline::timeline, View};
 use crate::sim::Latency;
@@ -26,6 +26,12 @@ fn injection(a: &InjectArgs, lab: &Lab) -> anyhow::Result<Injection> {
     for spec in &a.partition {
         inj.faults.push(faults::parse_partition(spec, &names).map_err(|e| anyhow!("--partition '{spec}': {e}"))?);
     }
+    for spec in &a.burst {
+        inj.faults.push(faults::parse_burst(spec, false).map_err(|e| anyhow!("--burst '{spec}': {e}"))?);
+    }
+    for spec in &a.dup_burst {
+        inj.faults.push(faults::parse_burst(spec, true).map_err(|e| anyhow!("--dup-burst '{spec}': {e}"))?);
+    }
     for spec in &a.crash {
         let (node, at) = faults::parse_node_at(spec, &names).map_err(|e| anyhow!("--crash '{spec}': {e}"))?;
         inj.faults.push(faults::FaultDef::Crash { node, at });
@@ -34,16 +40,28 @@ fn injection(a: &InjectArgs, lab: &Lab) -> anyhow::Result<Injection> {
         let (node, at) = faults::parse_node_at(spec, &names).map_err(|e| anyhow!("--restart '{spec}': {e}"))?;
         inj.faults.push(faults::FaultDef::Restart { node, at });
     }
+    let disks = lab.model.disk_blocks();
+    for spec in &a.corrupt {
+        let f = faults::parse_corrupt(spec, &names, &disks, false).map_err(|e| anyhow!("--corrupt '{spec}': {e}"))?;
+        inj.faults.push(f);
+    }
+    for spec in &a.lse {
+        let f = faults::parse_corrupt(spec, &names, &disks, true).map_err(|e| anyhow!("--lse '{spec}': {e}"))?;
+        inj.faults.push(f);
+    }
     if inj.is_empty() {
         return Err(anyhow!(
-            "no fault to inject: give at least one of --drop, --duplicate, --delay, --partition, --crash, --restart or --plan (see distlab inject --help)"
+            "no fault to inject: give at least one of --drop, --duplicate, --delay, --partition, --burst, --crash, --restart, --corrupt, --lse or --plan (see distlab inject --help)"
         ));
     }
     Ok(inj)
 }
 
 pub fn inject(a: &InjectArgs) -> anyhow::Result<u8> {
-    let lab = resolve(&a.lab)?;
+    let lab = resolve_with(&a.lab, &a.set)?;
+    if let Some(n) = a.explore {
+        return explore(a, &lab, n);
+    }
     let inj = injection(a, &lab)?;
     let seed = a.seed.unwrap_or(lab.seed);
     let base = lab.solve(seed, &Injection::default()).map_err(anyhow::Error::msg)?;
@@ -78,8 +96,84 @@ pub fn inject(a: &InjectArgs) -> anyhow::Result<u8> {
         "{changed} of {} answers changed. Each link and node draws from its own random stream, so the differences are what the faults caused.\n\n",
         base.answers.len()
     ));
+    if !lab.invariants.is_empty() {
+        s.push_str("With faults:\n");
+        s.push_str(&crate::render::sheet::invariants(&lab, &faulted.outcome, true));
+        s.push('\n');
+    }
     s.push_str("The run with faults:\n");
     s.push_str(&timeline(&faulted.outcome, &faulted.scenario, View { solve: true, detail: a.detail }));
     emit(&s)?;
     Ok(super::OK)
+}
+
+fn explore(a: &InjectArgs, lab: &Lab, n: u64) -> anyhow::Result<u8> {
+    let fixed = a.drop.is_some()
+        || a.duplicate.is_some()
+        || a.delay.is_some()
+        || a.plan.is_some()
+        || !(a.partition.is_empty() && a.burst.is_empty() && a.dup_burst.is_empty())
+        || !(a.crash.is_empty() && a.restart.is_empty() && a.corrupt.is_empty() && a.lse.is_empty());
+    if fixed {
+        return Err(anyhow!("--explore draws its own faults; give it no fault flags (only --seed and --set)"));
+    }
+    if a.format == Format::Json {
+        return Err(anyhow!("--explore prints text only; its reproducer is a command and a plan file"));
+    }
+    if lab.invariants.is_empty() {
+        let names: Vec<&str> = lab.model.invariants().iter().map(|(n, _)| *n).collect();
+        return Err(anyhow!(
+            "lab {} declares no invariants to check; add [[invariant]] name = \"...\" to it (model {} has: {})",
+            lab.code(),
+            lab.model.name(),
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        ));
+    }
+    let seed = a.seed.unwrap_or(lab.seed);
+    let names = lab.node_names();
+    let bar = crate::output::progress::bar(n, "exploring");
+    let result = crate::lab::explore::explore(lab, seed, n, |_| bar.inc(1));
+    bar.finish_and_clear();
+    let mut s = format!(
+        "exploring lab {} (seed {seed}): up to {n} schedules of {} faults (at most {} at once, within 0ms..{}), checking {}\n",
+        lab.code(),
+        lab.explore.faults.join(", "),
+        lab.explore.max_faults,
+        crate::sim::fmt_time(result.horizon),
+        lab.invariants.join(", ")
+    );
+    let Some(found) = result.found else {
+        s.push_str(&format!("explored {} schedules: every invariant held\n", result.tried));
+        emit(&s)?;
+        return Ok(super::OK);
+    };
+    let describe = |fs: &[crate::lab::FaultDef]| fs.iter().map(|f| f.describe(&names)).collect::<Vec<_>>().join("; ");
+    s.push_str(&format!(
+        "schedule {} of {n} broke {}: {}\n  with {} fault{}: {}\n",
+        found.schedule,
+        found.violation.invariant,
+        found.violation.what,
+        found.original.len(),
+        if found.original.len() == 1 { "" } else { "s" },
+        describe(&found.original)
+    ));
+    s.push_str(&format!(
+        "shrunk in {} runs to {} fault{}: {}\n  which breaks {} at {}: {}\n\n",
+        found.shrink_runs,
+        found.shrunk.len(),
+        if found.shrunk.len() == 1 { "" } else { "s" },
+        describe(&found.shrunk),
+        found.violation.invariant,
+        crate::sim::fmt_time(found.violation.time),
+        found.violation.what
+    ));
+    let lab_arg = lab.cli_name_with_overrides();
+    s.push_str(&format!("# plan.toml: reproduce with distlab inject {lab_arg} --seed {seed} --plan plan.toml\n"));
+    for f in &found.shrunk {
+        s.push_str(&f.plan_toml(&names));
+    }
+    let flags: Vec<String> = found.shrunk.iter().map(|f| f.flag(&names)).collect();
+    s.push_str(&format!("\ndistlab inject {lab_arg} --seed {seed} {}\n", flags.join(" ")));
+    emit(&s)?;
+    Ok(super::SHORT)
 }

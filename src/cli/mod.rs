@@ -40,6 +40,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// List every lab: number, slug, title and kind.
@@ -54,6 +56,7 @@ Examples:
   distlab run 5 --solve --detail 7   AFS: fetches and stores, callbacks, cache state
   distlab run 3 --format json        answers, facts and the whole trace
   distlab run labs/my-lab.toml       a lab file of your own
+  distlab run 2 --set model.timeout=30ms   what a shorter timeout does
   distlab run 2 --template > answers.toml")]
     Run(RunArgs),
     /// Run a lab with extra faults and compare every answer with the fault-free run.
@@ -67,6 +70,7 @@ Examples:
   distlab inject 2 --partition sender/receiver@50ms..250ms
   distlab inject 2 --partition receiver>sender@0ms..300ms   (one-way: acks lost)
   distlab inject 2 --plan faults.toml
+  distlab inject 3 --explore 1000                   search for a schedule that breaks an invariant
 
 A plan file holds the same faults as TOML:
   drop = 0.5
@@ -107,6 +111,10 @@ pub struct RunArgs {
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Override a lab parameter by its dotted path, validated like the file:
+    /// network.drop=0.3, model.timeout=80ms, fault.0.at=120ms. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Print an answers file to fill in, instead of the run.
     #[arg(long, conflicts_with_all = ["solve", "format"])]
     pub template: bool,
@@ -130,12 +138,34 @@ pub struct InjectArgs {
     /// Cut A,B from C between T1 and T2: A,B/C@T1..T2 both ways, A,B>C@T1..T2 one way.
     #[arg(long, value_name = "SPEC")]
     pub partition: Vec<String>,
+    /// A burst of loss on every link: P@T1..T2 drops with probability P between T1 and T2.
+    #[arg(long, value_name = "P@T1..T2")]
+    pub burst: Vec<String>,
+    /// A burst of duplication on every link: P@T1..T2.
+    #[arg(long, value_name = "P@T1..T2")]
+    pub dup_burst: Vec<String>,
     /// Crash NODE at time T: NODE@T.
     #[arg(long, value_name = "NODE@T")]
     pub crash: Vec<String>,
     /// Restart NODE at time T: NODE@T.
     #[arg(long, value_name = "NODE@T")]
     pub restart: Vec<String>,
+    /// Override a lab parameter by its dotted path, validated like the file:
+    /// network.drop=0.3, model.timeout=80ms, fault.0.at=120ms. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Corrupt a disk block at time T: NODE:BLOCK@T, a bit flip unless
+    /// /KIND says misdirect (the next write lands on the next block) or
+    /// lostwrite (the next write is never stored).
+    #[arg(long, value_name = "NODE:BLOCK@T[/KIND]")]
+    pub corrupt: Vec<String>,
+    /// A latent sector error at time T: reads of the block fail until it is rewritten.
+    #[arg(long, value_name = "NODE:BLOCK@T")]
+    pub lse: Vec<String>,
+    /// Explore N random fault schedules from the lab's fault space instead,
+    /// check its invariants, and shrink the first that breaks one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub explore: Option<u64>,
     /// The same faults from a TOML file.
     #[arg(long, value_name = "FILE.toml")]
     pub plan: Option<PathBuf>,
@@ -152,6 +182,11 @@ pub struct CheckArgs {
     pub lab: Option<String>,
     /// The answers file (start from `distlab run LAB --template`).
     pub answers: Option<PathBuf>,
+    /// Override a lab parameter by its dotted path, validated like the file:
+    /// network.drop=0.3, model.timeout=80ms, fault.0.at=120ms. Repeatable; added to those the
+    /// answers file records.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
     /// Compare every lab's `run --solve` output at its default seed with expected/.
     #[arg(long)]
     pub expected: bool,

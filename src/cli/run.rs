@@ -1,11 +1,11 @@
 use super::{Format, RunArgs};
 use crate::grade::template;
-use crate::lab::{resolve, Injection};
+use crate::lab::{resolve_with, Injection};
 use crate::output::emit;
 use crate::render::{json::run_json, sheet::sheet, View};
 
 pub fn run(a: &RunArgs) -> anyhow::Result<u8> {
-    let lab = resolve(&a.lab)?;
+    let lab = resolve_with(&a.lab, &a.set)?;
     let seed = a.seed.unwrap_or(lab.seed);
     if a.template {
         emit(&template(&lab, seed))?;

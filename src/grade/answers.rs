@@ -18,6 +18,8 @@ struct Raw {
     lab: Spanned<LabRef>,
     seed: Option<u64>,
     #[serde(default)]
+    set: Vec<String>,
+    #[serde(default)]
     answers: toml::Table,
 }
 
@@ -26,6 +28,8 @@ pub struct AnswersFile {
     pub file: String,
     pub lab: LabRef,
     pub seed: Option<u64>,
+    /// The `--set` overrides the run was made under.
+    pub set: Vec<String>,
     pub answers: toml::Table,
     text: String,
     lab_span: std::ops::Range<usize>,
@@ -64,6 +68,7 @@ impl AnswersFile {
             lab_span: raw.lab.span(),
             lab: raw.lab.into_inner(),
             seed: raw.seed,
+            set: raw.set,
             answers: raw.answers,
             text: text.to_string(),
         })
@@ -107,7 +112,12 @@ pub fn template(lab: &Lab, seed: u64) -> String {
         lab.title,
         lab.cli_name()
     );
-    s.push_str(&format!("lab = {}\nseed = {seed}\n\n[answers]\n", lab.number));
+    s.push_str(&format!("lab = {}\nseed = {seed}\n", lab.number));
+    if !lab.overrides.is_empty() {
+        let quoted: Vec<String> = lab.overrides.iter().map(|o| toml::Value::String(o.clone()).to_string()).collect();
+        s.push_str(&format!("set = [{}]\n", quoted.join(", ")));
+    }
+    s.push_str("\n[answers]\n");
     for (i, q) in lab.questions.iter().enumerate() {
         let ask = crate::render::wrap(&format!("[{}] {}", i + 1, q.ask), "# ");
         s.push('\n');

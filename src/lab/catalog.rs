@@ -2,6 +2,7 @@
 //! argument (`2`, `02`, `retry`, `02-retry` or a path) finds one.
 
 use super::{load_str, Diag, Lab};
+
 use std::path::Path;
 
 include!(concat!(env!("OUT_DIR"), "/labs.rs"));
@@ -34,11 +35,16 @@ fn names() -> String {
 
 /// Finds a lab by number, slug, `NN-slug`, or path to a .toml file.
 pub fn resolve(spec: &str) -> Result<Lab, Diag> {
+    resolve_with(spec, &[])
+}
+
+/// Finds a lab and applies `--set` overrides to it.
+pub fn resolve_with(spec: &str, overrides: &[String]) -> Result<Lab, Diag> {
     let path = Path::new(spec);
     if spec.ends_with(".toml") || spec.contains('/') || spec.contains(std::path::MAIN_SEPARATOR) {
         let text = std::fs::read(path).map_err(|e| Diag::whole_file(spec, format!("cannot read lab file: {e}")))?;
         let text = String::from_utf8(text).map_err(|_| Diag::whole_file(spec, "the lab file is not UTF-8 text"))?;
-        return load_str(&text, spec);
+        return super::overrides::load_with(&text, spec, overrides);
     }
     let wanted = spec.trim().to_lowercase();
     let number: Option<u32> = wanted.parse().ok();
@@ -47,7 +53,12 @@ pub fn resolve(spec: &str) -> Result<Lab, Diag> {
         let (num, slug) = stem.split_once('-').unwrap_or((stem, ""));
         let matches = number.is_some_and(|n| num.parse::<u32>().ok() == Some(n)) || wanted == slug || wanted == stem;
         if matches {
-            return load_builtin(&s);
+            if overrides.is_empty() {
+                return load_builtin(&s);
+            }
+            let mut lab = super::overrides::load_with(s.text, &format!("labs/{}", s.file), overrides)?;
+            lab.builtin = true;
+            return Ok(lab);
         }
     }
     Err(Diag::whole_file(

@@ -4,10 +4,12 @@
 
 pub mod catalog;
 pub mod diag;
+pub mod explore;
 pub mod faults;
+pub mod overrides;
 pub mod schema;
 
-pub use catalog::{resolve, Source};
+pub use catalog::{resolve, resolve_with, Source};
 pub use diag::Diag;
 pub use faults::FaultDef;
 pub use schema::LabKind;
@@ -34,10 +36,29 @@ pub struct Lab {
     pub links: Vec<((NodeId, NodeId), LinkConfig)>,
     pub faults: Vec<FaultDef>,
     pub questions: Vec<Question>,
+    /// Invariants every run must keep, by name.
+    pub invariants: Vec<String>,
+    pub explore: ExploreSpace,
     /// Where it came from, as errors and hints name it.
     pub file: String,
     /// True when it came from the built-in catalogue (so `run 2` finds it).
     pub builtin: bool,
+    /// The `--set KEY=VALUE` overrides it was loaded with, as given.
+    pub overrides: Vec<String>,
+    /// The lab file's text before any override, for what-if questions.
+    pub source: String,
+}
+
+/// The kinds of fault exploration may draw.
+pub const FAULT_KINDS: &[&str] = &["crash", "partition", "burst", "duplicate", "corrupt"];
+
+/// What `inject --explore` may draw: fault kinds, how many at once, and until
+/// when (None: until the fault-free run ends).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExploreSpace {
+    pub faults: Vec<String>,
+    pub max_faults: u32,
+    pub horizon: Option<Time>,
 }
 
 /// Extra faults for one run, from `inject` flags or a plan file.
@@ -81,8 +102,17 @@ impl Lab {
         if self.builtin {
             self.number.to_string()
         } else {
-            self.file.clone()
+            shell_word(&self.file)
         }
+    }
+
+    /// The lab's name plus its `--set` flags: what reproduces this run.
+    pub fn cli_name_with_overrides(&self) -> String {
+        let mut s = self.cli_name();
+        for o in &self.overrides {
+            s.push_str(&format!(" --set {}", shell_word(o)));
+        }
+        s
     }
 
     pub fn node_names(&self) -> Vec<String> {
@@ -110,8 +140,10 @@ impl Lab {
             link: patch(&self.link),
             links: self.links.iter().map(|(k, c)| (*k, patch(c))).collect(),
             partitions: faults.iter().filter_map(|f| f.partition()).collect(),
+            bursts: faults.iter().filter_map(|f| f.burst()).collect(),
             node_faults: faults.iter().filter_map(|f| f.node_fault()).collect(),
             until: self.duration,
+            invariants: self.invariants.clone(),
         }
     }
 }
@@ -129,22 +161,49 @@ impl Lab {
     pub fn solve(&self, seed: u64, inj: &Injection) -> Result<Solved, String> {
         let scenario = self.scenario(seed, inj);
         let outcome = crate::models::run(&scenario);
-        let answers = self
-            .questions
-            .iter()
-            .map(|q| q.expected(&outcome.facts).map(|v| (q.clone(), v)).map_err(|e| format!("{}: {e}", self.file)))
-            .collect::<Result<Vec<_>, _>>()?;
+        // What-if questions run the same seed and faults under more overrides.
+        let mut what_ifs: std::collections::BTreeMap<&[String], crate::questions::Facts> = Default::default();
+        let mut answers = Vec::new();
+        for q in &self.questions {
+            let facts = if q.answer.under.is_empty() {
+                &outcome.facts
+            } else {
+                if !what_ifs.contains_key(q.answer.under.as_slice()) {
+                    let all: Vec<String> = self.overrides.iter().chain(&q.answer.under).cloned().collect();
+                    let lab = overrides::load_with(&self.source, &self.file, &all)
+                        .map_err(|d| format!("{}: question `{}`: {d}", self.file, q.id))?;
+                    let facts = crate::models::run(&lab.scenario(seed, inj)).facts;
+                    what_ifs.insert(q.answer.under.as_slice(), facts);
+                }
+                &what_ifs[q.answer.under.as_slice()]
+            };
+            let v = q.expected(facts).map_err(|e| format!("{}: {e}", self.file))?;
+            answers.push((q.clone(), v));
+        }
         Ok(Solved { scenario, outcome, answers })
+    }
+}
+
+/// Quotes a word for a shell when it needs quoting.
+fn shell_word(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "._-=/:@,".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
 /// Loads and validates a lab from its text. `file` names it in errors.
 pub fn load_str(text: &str, file: &str) -> Result<Lab, Diag> {
+    load_inner(text, file, true)
+}
+
+fn load_inner(text: &str, file: &str, top: bool) -> Result<Lab, Diag> {
     let probe: Probe = toml::from_str(text).map_err(|e| Diag::from_toml(file, text, &e))?;
     let name = probe.model.and_then(|m| m.name).ok_or_else(|| {
         Diag::whole_file(file, format!("missing [model] table with a `name` (one of {})", MODEL_NAMES.join(", ")))
     })?;
-    let ctx = Loader { file, text };
+    let ctx = Loader { file, text, top };
     match name.get_ref().as_str() {
         "datagram" => ctx.load::<DatagramSection>(|c, m| c.datagram(m)),
         "reliable" => ctx.load::<ReliableSection>(|c, m| c.reliable(m)),
@@ -162,9 +221,10 @@ pub fn load_str(text: &str, file: &str) -> Result<Lab, Diag> {
 /// Loads an injection plan file against a lab.
 pub fn load_plan(text: &str, file: &str, lab: &Lab) -> Result<Injection, Diag> {
     let plan: PlanFile = toml::from_str(text).map_err(|e| Diag::from_toml(file, text, &e))?;
-    let ctx = Loader { file, text };
+    let ctx = Loader { file, text, top: false };
     let names = lab.node_names();
-    let faults = plan.fault.iter().map(|f| ctx.fault(f, &names)).collect::<Result<_, _>>()?;
+    let disks = lab.model.disk_blocks();
+    let faults = plan.fault.iter().map(|f| ctx.fault(f, &names, &disks)).collect::<Result<_, _>>()?;
     Ok(Injection {
         drop: plan.drop.map(|p| p.0),
         duplicate: plan.duplicate.map(|p| p.0),
@@ -176,6 +236,8 @@ pub fn load_plan(text: &str, file: &str, lab: &Lab) -> Result<Injection, Diag> {
 struct Loader<'a> {
     file: &'a str,
     text: &'a str,
+    /// False while checking a what-if, so what-ifs are not checked forever.
+    top: bool,
 }
 
 impl Loader<'_> {
@@ -330,22 +392,63 @@ impl Loader<'_> {
         faults::node_id(names, name.get_ref()).map_err(|e| self.err(name, e))
     }
 
-    fn fault(&self, f: &FaultSection, names: &[String]) -> Result<FaultDef, Diag> {
+    fn fault(&self, f: &FaultSection, names: &[String], disks: &[usize]) -> Result<FaultDef, Diag> {
         let at = f.at.get_ref().0;
-        let kinds = [f.crash.is_some(), f.restart.is_some(), f.partition.is_some()];
+        let kinds = [
+            f.crash.is_some(),
+            f.restart.is_some(),
+            f.partition.is_some(),
+            f.corrupt.is_some(),
+            f.lse.is_some(),
+            f.drop.is_some() || f.duplicate.is_some(),
+        ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            return Err(self.err(&f.at, "a [[fault]] needs exactly one of `crash = \"node\"`, `restart = \"node\"` or `partition = [[\"a\"], [\"b\"]]`"));
+            return Err(self.err(&f.at, "a [[fault]] needs exactly one of `crash = \"node\"`, `restart = \"node\"`, `partition = [[\"a\"], [\"b\"]]`, `corrupt = \"node:block\"`, `lse = \"node:block\"` or a burst (`drop = 0.9` and/or `duplicate = 0.5`, with `until`)"));
         }
         if let Some(until) = &f.until {
-            if f.partition.is_none() {
+            if f.partition.is_none() && f.drop.is_none() && f.duplicate.is_none() {
                 return Err(self.err(
                     until,
-                    "`until` belongs to partitions; a crash lasts until a `restart` fault (or the model's reboot)",
+                    "`until` belongs to partitions and bursts; a crash lasts until a `restart` fault (or the model's reboot)",
                 ));
             }
         }
+        if f.drop.is_some() || f.duplicate.is_some() {
+            let Some(until) = &f.until else {
+                return Err(self.err(&f.at, "a burst needs `until`, when it ends"));
+            };
+            if until.get_ref().0 <= at {
+                return Err(self.err(until, "the burst must end after it starts: `until` must come after `at`"));
+            }
+            let (drop, duplicate) = (f.drop.map_or(0.0, |p| p.0), f.duplicate.map_or(0.0, |p| p.0));
+            return Ok(FaultDef::Burst { drop, duplicate, at, until: until.get_ref().0 });
+        }
         if f.oneway.is_some() && f.partition.is_none() {
             return Err(self.err(&f.at, "`oneway` belongs to partitions"));
+        }
+        if let Some(k) = &f.kind {
+            if f.corrupt.is_none() {
+                return Err(self.err(k, "`kind` belongs to `corrupt` faults"));
+            }
+        }
+        if let Some(spec) = f.corrupt.as_ref().or(f.lse.as_ref()) {
+            let (node, block) = faults::parse_block(spec.get_ref(), names, disks).map_err(|e| self.err(spec, e))?;
+            let kind = match (&f.kind, f.lse.is_some()) {
+                (_, true) => crate::sim::Corruption::Latent,
+                (None, false) => crate::sim::Corruption::BitFlip,
+                (Some(k), false) => crate::sim::Corruption::parse(k.get_ref())
+                    .filter(|k| *k != crate::sim::Corruption::Latent)
+                    .ok_or_else(|| {
+                        self.err(
+                            k,
+                            format!(
+                                "unknown corruption kind `{}`: use bitflip, misdirect or lostwrite (or an `lse` fault)",
+                                k.get_ref()
+                            ),
+                        )
+                    })?,
+            };
+            return Ok(FaultDef::Corrupt { node, block, kind, at });
         }
         if let Some(n) = &f.crash {
             return Ok(FaultDef::Crash { node: self.node(n, names)?, at });
@@ -389,6 +492,20 @@ impl Loader<'_> {
             drop: drop.map_or(base.drop, |p| p.0),
             duplicate: dup.map_or(base.duplicate, |p| p.0),
         }
+    }
+
+    /// A what-if's overrides: each must make a valid lab on its own.
+    fn under(&self, e: &ExprSection) -> Result<Vec<String>, Diag> {
+        let Some(under) = &e.under else { return Ok(Vec::new()) };
+        if under.get_ref().is_empty() {
+            return Err(self.err(under, "`under` lists at least one KEY=VALUE override"));
+        }
+        if self.top {
+            if let Err(d) = overrides::load_nested(self.text, self.file, under.get_ref()) {
+                return Err(self.err(under, format!("this what-if does not make a valid lab: {}", d.message)));
+            }
+        }
+        Ok(under.get_ref().clone())
     }
 
     fn question(&self, q: &QuestionSection, facts: &[&str]) -> Result<Question, Diag> {
@@ -436,7 +553,7 @@ impl Loader<'_> {
             id: q.id.get_ref().clone(),
             ask: q.ask.trim().to_string(),
             kind,
-            answer: Expr { fact: fact.clone(), key, op },
+            answer: Expr { fact: fact.clone(), key, op, under: self.under(e)? },
             points: q.points,
             partial: q.partial,
         })
@@ -467,7 +584,8 @@ impl Loader<'_> {
             }
             links.push((key, self.link(&link, &l.latency, l.drop, l.duplicate)));
         }
-        let faults = f.fault.iter().map(|x| self.fault(x, &names)).collect::<Result<Vec<_>, _>>()?;
+        let disks = model.disk_blocks();
+        let faults = f.fault.iter().map(|x| self.fault(x, &names, &disks)).collect::<Result<Vec<_>, _>>()?;
         let facts = model.fact_names();
         let mut seen = BTreeSet::new();
         let mut questions = Vec::new();
@@ -481,6 +599,69 @@ impl Loader<'_> {
             }
             questions.push(self.question(q, facts)?);
         }
+        let known = model.invariants();
+        let mut invariants: Vec<String> = Vec::new();
+        for inv in &f.invariant {
+            let name = inv.name.get_ref();
+            if !known.iter().any(|(n, _)| n == name) {
+                let names: Vec<&str> = known.iter().map(|(n, _)| *n).collect();
+                let hint = diag::suggest(name, names.iter().copied())
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                let list = if names.is_empty() {
+                    "it has none".to_string()
+                } else {
+                    format!("its invariants are {}", names.join(", "))
+                };
+                return Err(
+                    self.err(&inv.name, format!("model {} has no invariant `{name}`; {hint}{list}", model.name()))
+                );
+            }
+            if invariants.contains(name) {
+                return Err(self.err(&inv.name, format!("invariant `{name}` is declared twice")));
+            }
+            invariants.push(name.clone());
+        }
+        let has_disk = model.disk_blocks().iter().any(|b| *b > 0);
+        let default_kinds: Vec<String> =
+            FAULT_KINDS.iter().filter(|k| **k != "corrupt" || has_disk).map(|k| k.to_string()).collect();
+        let explore = match &f.explore {
+            None => ExploreSpace { faults: default_kinds, max_faults: 3, horizon: None },
+            Some(e) => {
+                let mut kinds = Vec::new();
+                for k in e.faults.iter().flatten() {
+                    if !FAULT_KINDS.contains(&k.get_ref().as_str()) {
+                        let hint = diag::suggest(k.get_ref(), FAULT_KINDS.iter().copied())
+                            .map(|s| format!("did you mean `{s}`? "))
+                            .unwrap_or_default();
+                        return Err(self.err(
+                            k,
+                            format!("unknown fault kind `{}`; {hint}kinds are {}", k.get_ref(), FAULT_KINDS.join(", ")),
+                        ));
+                    }
+                    if k.get_ref() == "corrupt" && !has_disk {
+                        return Err(self.err(k, "`corrupt` needs a node with a disk, and this model has none"));
+                    }
+                    kinds.push(k.get_ref().clone());
+                }
+                if e.faults.as_ref().is_some_and(|f| f.is_empty()) {
+                    return Err(self.err(&f.number, "[explore] faults is empty: list at least one kind"));
+                }
+                let max_faults = match &e.max_faults {
+                    Some(m) if *m.get_ref() == 0 || *m.get_ref() > 20 => {
+                        return Err(self.err(m, "max_faults must be from 1 to 20"))
+                    }
+                    Some(m) => *m.get_ref(),
+                    None => 3,
+                };
+                let horizon = match &e.horizon {
+                    Some(h) if h.get_ref().0 == 0 => return Err(self.err(h, "horizon must be longer than 0ms")),
+                    Some(h) => Some(h.get_ref().0),
+                    None => None,
+                };
+                ExploreSpace { faults: if kinds.is_empty() { default_kinds } else { kinds }, max_faults, horizon }
+            }
+        };
         let duration = match &f.duration {
             Some(d) if d.get_ref().0 == 0 => return Err(self.err(d, "duration must be longer than 0ms")),
             Some(d) => d.get_ref().0,
@@ -510,8 +691,12 @@ impl Loader<'_> {
             links,
             faults,
             questions,
+            invariants,
+            explore,
             file: self.file.to_string(),
             builtin: false,
+            overrides: Vec::new(),
+            source: self.text.to_string(),
         })
     }
 }

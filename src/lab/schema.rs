@@ -183,6 +183,25 @@ pub struct LabFile<P> {
     pub fault: Vec<FaultSection>,
     #[serde(default)]
     pub question: Vec<QuestionSection>,
+    #[serde(default)]
+    pub invariant: Vec<InvariantSection>,
+    pub explore: Option<ExploreSection>,
+}
+
+/// `[[invariant]] name = "at-most-once"`: a property every run must keep.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvariantSection {
+    pub name: Spanned<String>,
+}
+
+/// The fault space `inject --explore` draws schedules from.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExploreSection {
+    pub faults: Option<Vec<Spanned<String>>>,
+    pub max_faults: Option<Spanned<u32>>,
+    pub horizon: Option<Spanned<Dur>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -214,6 +233,15 @@ pub struct FaultSection {
     pub restart: Option<Spanned<String>>,
     pub partition: Option<Spanned<Vec<Vec<Spanned<String>>>>>,
     pub oneway: Option<bool>,
+    /// `corrupt = "server:3"`, with `kind` bitflip (default), misdirect or lostwrite.
+    pub corrupt: Option<Spanned<String>>,
+    /// `lse = "server:3"`: a latent sector error.
+    pub lse: Option<Spanned<String>>,
+    /// `drop = 0.9` and/or `duplicate = 0.5` with `until`: a burst of loss or
+    /// duplication on every link.
+    pub drop: Option<Prob>,
+    pub duplicate: Option<Prob>,
+    pub kind: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -240,6 +268,8 @@ pub struct ExprSection {
     pub fact: Spanned<String>,
     pub key: Option<KeySection>,
     pub op: Option<Spanned<String>>,
+    /// Evaluate on the same run with these `--set` overrides: a what-if.
+    pub under: Option<Spanned<Vec<String>>>,
 }
 
 /// A key may be written as a name (`"m3"`) or a position (`2`).

@@ -1053,6 +1053,38 @@ pub const FACTS: &[&str] = &[
     "schedule",
 ];
 
+pub const INVARIANTS: crate::models::Invariants =
+    &[("fresh-hits", "an open served from the cache gets the content the server holds at that moment")];
+
+/// The first hit on a copy the server had already replaced: the callback
+/// promise broken (a lost break, or a reboot the client did not hear of).
+pub fn violations(m: &Afs, run: &Run<Afs>) -> Vec<crate::models::Violation> {
+    let mut content: Vec<i64> = (0..i64::from(m.p.files)).collect();
+    for (t, node, obs) in &run.observations {
+        match obs {
+            Obs::Applied { file, value, .. } => {
+                if let Some(c) = content.get_mut(usize::from(*file)) {
+                    *c = *value;
+                }
+            }
+            Obs::Open { step, file, how: How::Hit, value } => {
+                let Some(current) = content.get(usize::from(*file)) else { continue };
+                if current != value {
+                    let what = format!(
+                        "{} {} opened {} from its cache and got {value}, but the server holds {current}",
+                        sname(*step),
+                        cname(node.wrapping_sub(1)),
+                        fname(*file)
+                    );
+                    return vec![crate::models::Violation { invariant: "fresh-hits".into(), time: *t, what }];
+                }
+            }
+            _ => {}
+        }
+    }
+    Vec::new()
+}
+
 fn steps(list: impl IntoIterator<Item = u32>) -> Value {
     Value::texts(list.into_iter().map(sname))
 }

@@ -27,6 +27,11 @@ pub const FACTS: &[&str] = &[
     "overtaken",
 ];
 
+pub const INVARIANTS: crate::models::Invariants = &[
+    ("no-loss", "every datagram sent reaches the receiver"),
+    ("in-order", "datagrams first arrive in the order they were sent"),
+];
+
 #[derive(Clone, Debug)]
 pub struct Datagram(pub u32);
 
@@ -146,6 +151,34 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
     );
     f.insert("overtaken".into(), Value::texts(overtaken));
     f
+}
+
+pub fn violations(_p: &Params, run: &Run<Params>) -> Vec<crate::models::Violation> {
+    use crate::models::Violation;
+    use crate::sim::Fate;
+    let mut out = Vec::new();
+    let arrived: std::collections::BTreeSet<u32> = run.observations.iter().map(|(_, _, o)| o.msg).collect();
+    let lost = run.trace.iter().find_map(|e| match &e.event {
+        Event::Send { msg, fate: Fate::Lost(_), .. } if !arrived.contains(&msg.0) => Some((e.time, msg.0)),
+        _ => None,
+    });
+    if let Some((time, m)) = lost {
+        out.push(Violation { invariant: "no-loss".into(), time, what: format!("{} was lost", name(m)) });
+    }
+    let mut highest = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for (t, _, o) in &run.observations {
+        if !seen.insert(o.msg) {
+            continue;
+        }
+        if o.msg < highest {
+            let what = format!("{} arrived after {}", name(o.msg), name(highest));
+            out.push(Violation { invariant: "in-order".into(), time: *t, what });
+            break;
+        }
+        highest = o.msg;
+    }
+    out
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ pub mod rpc;
 
 use crate::questions::Facts;
 use crate::sim::{
-    fmt_time, Entry, Event, Label, LinkConfig, Model, MsgId, Network, NodeFault, NodeId, Partition, Run, Stats, Time,
-    World,
+    fmt_time, Burst, Entry, Event, Label, LinkConfig, Model, MsgId, Network, NodeFault, NodeId, Partition, Run, Stats,
+    Time, World,
 };
 use std::collections::BTreeMap;
 
@@ -33,15 +33,31 @@ pub struct Scenario {
     pub link: LinkConfig,
     pub links: Vec<((NodeId, NodeId), LinkConfig)>,
     pub partitions: Vec<Partition>,
+    pub bursts: Vec<Burst>,
     pub node_faults: Vec<NodeFault>,
     pub until: Time,
+    /// The invariants to check, by name.
+    pub invariants: Vec<String>,
 }
+
+/// An invariant that did not hold, and the event where it broke.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub invariant: String,
+    pub time: Time,
+    pub what: String,
+}
+
+/// A model's invariants: (name, what it promises).
+pub type Invariants = &'static [(&'static str, &'static str)];
 
 /// A finished run with the model's types erased: messages are labels.
 pub struct Outcome {
     pub nodes: Vec<String>,
     pub trace: Vec<Entry<Label>>,
     pub facts: Facts,
+    /// The declared invariants that broke, in the order the lab declares them.
+    pub violations: Vec<Violation>,
     pub end: Time,
     pub stats: Stats,
     /// Messages whose rows show only at a detail level, or only in solve
@@ -77,8 +93,29 @@ impl ModelConfig {
         }
     }
 
+    /// Each node's disk size in blocks (0: no disk), in node order.
+    pub fn disk_blocks(&self) -> Vec<usize> {
+        let n = self.node_names().len();
+        match self {
+            ModelConfig::Datagram(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            ModelConfig::Reliable(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            ModelConfig::Rpc(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            // AFS keeps its files in the engine's durable state, not on a block disk.
+            ModelConfig::Afs(_) => vec![0; n],
+        }
+    }
+
     pub fn fact_names(&self) -> &'static [&'static str] {
         fact_names(self.name())
+    }
+
+    pub fn invariants(&self) -> Invariants {
+        match self {
+            ModelConfig::Datagram(_) => datagram::INVARIANTS,
+            ModelConfig::Reliable(_) => reliable::INVARIANTS,
+            ModelConfig::Rpc(_) => rpc::INVARIANTS,
+            ModelConfig::Afs(_) => afs::INVARIANTS,
+        }
     }
 
     /// The parameters, as the header of every run echoes them.
@@ -123,23 +160,53 @@ pub fn fact_names(model: &str) -> &'static [&'static str] {
 
 pub fn run(sc: &Scenario) -> Outcome {
     match &sc.model {
-        ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts),
-        ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts),
-        ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts),
-        ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts),
+        ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts, datagram::violations, true),
+        ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts, reliable::violations, true),
+        ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, true),
+        ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts, afs::violations, true),
     }
 }
 
-fn run_model<M: Model>(model: &M, sc: &Scenario, facts: fn(&M, &Run<M>) -> Facts) -> Outcome {
+/// Runs a scenario only to check its invariants: no facts, no labels. This is
+/// what fault exploration runs thousands of times.
+pub fn check(sc: &Scenario) -> Vec<Violation> {
+    match &sc.model {
+        ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts, datagram::violations, false),
+        ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts, reliable::violations, false),
+        ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, false),
+        ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts, afs::violations, false),
+    }
+    .violations
+}
+
+type FactsFn<M> = fn(&M, &Run<M>) -> Facts;
+type CheckFn<M> = fn(&M, &Run<M>) -> Vec<Violation>;
+
+fn run_model<M: Model>(model: &M, sc: &Scenario, facts: FactsFn<M>, check: CheckFn<M>, full: bool) -> Outcome {
     let nodes = model.node_names();
     let mut network = Network::new(sc.seed, nodes.clone(), sc.link.clone());
     network.links = sc.links.clone();
     network.partitions = sc.partitions.clone();
+    network.bursts = sc.bursts.clone();
     let mut world = World::new(model, sc.seed, network);
     for fault in &sc.node_faults {
         world.schedule(fault);
     }
     let run = world.run(sc.until);
+    let found = if sc.invariants.is_empty() { Vec::new() } else { check(model, &run) };
+    let violations =
+        sc.invariants.iter().filter_map(|name| found.iter().find(|v| &v.invariant == name).cloned()).collect();
+    if !full {
+        return Outcome {
+            nodes,
+            trace: Vec::new(),
+            facts: Facts::new(),
+            violations,
+            end: run.end,
+            stats: run.stats,
+            msg_views: BTreeMap::new(),
+        };
+    }
     let facts = facts(model, &run);
     let trace = run.trace.iter().map(|e| erase(model, e)).collect();
     let msg_views = run
@@ -150,7 +217,7 @@ fn run_model<M: Model>(model: &M, sc: &Scenario, facts: fn(&M, &Run<M>) -> Facts
             _ => None,
         })
         .collect();
-    Outcome { nodes, trace, facts, end: run.end, stats: run.stats, msg_views }
+    Outcome { nodes, trace, facts, violations, end: run.end, stats: run.stats, msg_views }
 }
 
 fn erase<M: Model>(model: &M, e: &Entry<M::Msg>) -> Entry<Label> {

@@ -33,6 +33,11 @@ pub const FACTS: &[&str] = &[
     "finish_time",
 ];
 
+pub const INVARIANTS: crate::models::Invariants = &[
+    ("all-delivered", "every message reaches the receiver's application"),
+    ("exactly-once", "the receiver delivers no message to the application twice"),
+];
+
 #[derive(Clone, Debug)]
 pub enum Msg {
     Data { seq: u32, attempt: u32 },
@@ -250,6 +255,32 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
     f.insert("gave_up".into(), Value::texts(gave_up.into_iter().map(name)));
     f.insert("finish_time".into(), finish.map_or(Value::Null, Value::ms));
     f
+}
+
+pub fn violations(_p: &Params, run: &Run<Params>) -> Vec<crate::models::Violation> {
+    use crate::models::Violation;
+    let mut out = Vec::new();
+    if let Some((t, seq)) = run.observations.iter().find_map(|(t, _, o)| match o {
+        Obs::GaveUp(seq) => Some((*t, *seq)),
+        _ => None,
+    }) {
+        out.push(Violation {
+            invariant: "all-delivered".into(),
+            time: t,
+            what: format!("the sender gave up on {}", name(seq)),
+        });
+    }
+    let mut delivered = BTreeSet::new();
+    for (t, _, o) in &run.observations {
+        if let Obs::Delivered(seq) = o {
+            if !delivered.insert(*seq) {
+                let what = format!("{} delivered to the application a second time", name(*seq));
+                out.push(Violation { invariant: "exactly-once".into(), time: *t, what });
+                break;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -113,6 +113,11 @@ pub const FACTS: &[&str] = &[
     "transmissions",
 ];
 
+pub const INVARIANTS: crate::models::Invariants = &[
+    ("at-most-once", "the server executes every request at most once"),
+    ("no-hidden-execution", "a call the client reports as failed never ran on the server"),
+];
+
 #[derive(Clone, Debug)]
 pub enum Msg {
     Request { id: u32, attempt: u32, op: Op },
@@ -126,6 +131,7 @@ pub enum Node {
 }
 
 pub struct Client {
+    boot: u32,
     index: usize,
     attempts: u32,
     timer: Option<TimerId>,
@@ -145,8 +151,24 @@ pub enum Obs {
     Failed(u32),
 }
 
+/// Request ids are unique across client reboots: a restarted client runs its
+/// calls again under new ids (boot × 1000 + call number), as real RPC
+/// runtimes put a boot id in every request id.
+const PER_BOOT: u32 = 1000;
+
 fn rid(id: u32) -> String {
-    format!("r{id}")
+    let (boot, n) = ((id - 1) / PER_BOOT, (id - 1) % PER_BOOT + 1);
+    if boot == 0 {
+        format!("r{n}")
+    } else {
+        format!("r{n}/boot{}", boot + 1)
+    }
+}
+
+impl Client {
+    fn id(&self) -> u32 {
+        self.boot * PER_BOOT + self.index as u32 + 1
+    }
 }
 
 impl Params {
@@ -155,14 +177,14 @@ impl Params {
             ctx.note(1, vec![shown("client: all calls done")]);
             return;
         };
-        let id = c.index as u32 + 1;
+        let id = c.id();
         ctx.call(vec![shown(format!("call {}: {op}", rid(id)))]);
         c.attempts = 0;
         self.transmit(c, ctx);
     }
 
     fn transmit(&self, c: &mut Client, ctx: &mut Ctx<Self>) {
-        let id = c.index as u32 + 1;
+        let id = c.id();
         c.attempts += 1;
         ctx.send(SERVER, Msg::Request { id, attempt: c.attempts, op: self.ops[c.index] });
         c.timer = Some(ctx.set_timer(self.timeout, id as u64));
@@ -224,7 +246,8 @@ impl Model for Params {
             ctx.persist("counter", "0");
             return Node::Server(Server { counter: 0, table: BTreeMap::new(), running: BTreeMap::new(), next_exec: 0 });
         }
-        let mut c = Client { index: 0, attempts: 0, timer: None };
+        ctx.persist("boots", "0");
+        let mut c = Client { boot: 0, index: 0, attempts: 0, timer: None };
         self.call(&mut c, ctx);
         Node::Client(c)
     }
@@ -243,7 +266,7 @@ impl Model for Params {
                 None => self.execute(s, id, op, ctx),
             },
             (Node::Client(c), Msg::Reply { id, result, .. }) => {
-                if c.index < self.ops.len() && id == c.index as u32 + 1 {
+                if c.index < self.ops.len() && id == c.id() {
                     ctx.observe(Obs::Returned(id, result));
                     ctx.ret(vec![shown(format!("{} returns ", rid(id))), secret(result.to_string())]);
                     self.finish(c, ctx);
@@ -251,11 +274,11 @@ impl Model for Params {
                     ctx.note(1, vec![shown(format!("late reply for {}: ignored", rid(id)))]);
                 }
             }
-            (Node::Client(c), Msg::Working { id }) if c.index < self.ops.len() && id == c.index as u32 + 1 => {
+            (Node::Client(c), Msg::Working { id }) if c.index < self.ops.len() && id == c.id() => {
                 if let Some(t) = c.timer.take() {
                     ctx.cancel_timer(t);
                 }
-                c.timer = Some(ctx.set_timer(self.timeout + self.work, id as u64));
+                c.timer = Some(ctx.set_timer(self.timeout.saturating_add(self.work), id as u64));
                 ctx.note(0, vec![shown(format!("server is working on {}: wait longer", rid(id)))]);
             }
             _ => {}
@@ -273,7 +296,7 @@ impl Model for Params {
                 if c.attempts <= self.max_retries {
                     self.transmit(c, ctx);
                 } else {
-                    let id = c.index as u32 + 1;
+                    let id = c.id();
                     ctx.observe(Obs::Failed(id));
                     ctx.ret(vec![
                         shown(format!("{} fails: ", rid(id))),
@@ -288,8 +311,10 @@ impl Model for Params {
 
     fn recover(&self, node: NodeId, durable: &Durable, ctx: &mut Ctx<Self>) -> Node {
         if node == CLIENT {
-            // The client program restarts from its first call.
-            let mut c = Client { index: 0, attempts: 0, timer: None };
+            // The client program restarts from its first call, under new ids.
+            let boot = durable.get("boots").and_then(|v| v.parse::<u32>().ok()).unwrap_or(0) + 1;
+            ctx.persist("boots", boot.to_string());
+            let mut c = Client { boot, index: 0, attempts: 0, timer: None };
             self.call(&mut c, ctx);
             return Node::Client(c);
         }
@@ -334,7 +359,13 @@ impl Model for Params {
 }
 
 pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
-    let ids: Vec<u32> = (1..=p.ops.len() as u32).collect();
+    let mut ids: BTreeSet<u32> = (1..=p.ops.len() as u32).collect();
+    for e in &run.trace {
+        if let Event::Send { msg: Msg::Request { id, .. }, .. } = &e.event {
+            ids.insert(*id);
+        }
+    }
+    let ids: Vec<u32> = ids.into_iter().collect();
     let mut executions: BTreeMap<u32, i64> = BTreeMap::new();
     let mut cached: BTreeSet<u32> = BTreeSet::new();
     let mut results: BTreeMap<u32, Value> = BTreeMap::new();
@@ -366,6 +397,7 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
         ids.iter().copied().filter(|id| if failed.contains(id) { count(id) > 0 } else { count(id) > 1 }).collect();
     let final_counter: i64 = run.durable[SERVER].get("counter").and_then(|v| v.parse().ok()).unwrap_or(0);
     let intended = p.ops.iter().fold(0, |c, op| op.apply(c).0);
+    let _ = p;
     let mut f = Facts::new();
     f.insert("executions".into(), Value::Map(ids.iter().map(|id| (rid(*id), Value::Int(count(id)))).collect()));
     f.insert("duplicate_executions".into(), Value::texts(ids.iter().filter(|id| count(id) > 1).map(|id| rid(*id))));
@@ -385,6 +417,44 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
         Value::Map(ids.iter().map(|id| (rid(*id), Value::Int(*transmissions.get(id).unwrap_or(&0)))).collect()),
     );
     f
+}
+
+pub fn violations(_p: &Params, run: &Run<Params>) -> Vec<crate::models::Violation> {
+    use crate::models::Violation;
+    let mut out = Vec::new();
+    let mut first: BTreeMap<u32, Time> = BTreeMap::new();
+    for (t, _, o) in &run.observations {
+        if let Obs::Executed(id) = o {
+            if let Some(t0) = first.get(id) {
+                let what = format!("{} executed a second time (first at {})", rid(*id), crate::sim::fmt_time(*t0));
+                out.push(Violation { invariant: "at-most-once".into(), time: *t, what });
+                break;
+            }
+            first.insert(*id, *t);
+        }
+    }
+    // The break is the later of the failure report and the execution.
+    let failed: BTreeMap<u32, Time> = run
+        .observations
+        .iter()
+        .filter_map(|(t, _, o)| match o {
+            Obs::Failed(id) => Some((*id, *t)),
+            _ => None,
+        })
+        .collect();
+    let hidden = run
+        .observations
+        .iter()
+        .filter_map(|(t, _, o)| match o {
+            Obs::Executed(id) => failed.get(id).map(|tf| ((*t).max(*tf), *id)),
+            _ => None,
+        })
+        .min();
+    if let Some((time, id)) = hidden {
+        let what = format!("the client reported {} failed, but the server executed it", rid(id));
+        out.push(Violation { invariant: "no-hidden-execution".into(), time, what });
+    }
+    out
 }
 
 #[cfg(test)]

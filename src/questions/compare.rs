@@ -176,7 +176,7 @@ mod tests {
             id: "q1".into(),
             ask: "?".into(),
             kind,
-            answer: Expr { fact: "x".into(), key: None, op: None },
+            answer: Expr { fact: "x".into(), key: None, op: None, under: vec![] },
             points: 2,
             partial,
         }

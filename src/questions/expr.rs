@@ -36,6 +36,8 @@ pub struct Expr {
     /// A key of a table fact, or a 1-based position in a list fact.
     pub key: Option<String>,
     pub op: Option<ExprOp>,
+    /// `--set` overrides of a what-if run to evaluate on instead (same seed).
+    pub under: Vec<String>,
 }
 
 impl Expr {
@@ -107,7 +109,8 @@ mod tests {
 
     #[test]
     fn keys_positions_and_aggregates() {
-        let e = |fact: &str, key: Option<&str>, op| Expr { fact: fact.into(), key: key.map(Into::into), op };
+        let e =
+            |fact: &str, key: Option<&str>, op| Expr { fact: fact.into(), key: key.map(Into::into), op, under: vec![] };
         assert_eq!(e("t", Some("m2"), None).eval(&facts()), Ok(Value::Int(5)));
         assert_eq!(e("t", None, Some(ExprOp::Sum)).eval(&facts()), Ok(Value::Int(7)));
         assert_eq!(e("t", None, Some(ExprOp::Max)).eval(&facts()), Ok(Value::Int(5)));

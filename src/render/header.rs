@@ -11,6 +11,9 @@ fn link_text(c: &LinkConfig) -> String {
 pub fn header(lab: &Lab, sc: &Scenario, inj: &Injection) -> String {
     let names = lab.node_names();
     let mut out = format!("lab {:02} {}: {}    seed {}\n", lab.number, lab.slug, lab.title, sc.seed);
+    if !lab.overrides.is_empty() {
+        out.push_str(&format!("set: {}\n", lab.overrides.join(", ")));
+    }
     out.push_str(&format!("model {}: {}\n", lab.model.name(), lab.model.describe()));
     out.push_str(&format!("network: {}\n", link_text(&sc.link)));
     for ((a, b), c) in &sc.links {

@@ -67,7 +67,18 @@ pub fn run_json(lab: &Lab, sc: &Scenario, inj: &Injection, out: &Outcome, answer
             o
         })
         .collect();
+    let invariants: Vec<Json> = lab
+        .invariants
+        .iter()
+        .map(|name| match out.violations.iter().find(|v| &v.invariant == name) {
+            None => json!({"name": name, "holds": true}),
+            Some(v) => {
+                json!({"name": name, "holds": false, "time_us": v.time, "time": fmt_time(v.time), "what": v.what})
+            }
+        })
+        .collect();
     json!({
+        "invariants": invariants,
         "lab": lab.number,
         "slug": lab.slug,
         "title": lab.title,

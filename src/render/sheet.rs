@@ -22,15 +22,39 @@ pub fn sheet(
     s.push('\n');
     s.push_str(&questions(answers, view.solve));
     s.push('\n');
+    if !lab.invariants.is_empty() {
+        s.push_str(&invariants(lab, out, view.solve));
+        s.push('\n');
+    }
     let lab_arg = lab.cli_name();
+    let run_arg = lab.cli_name_with_overrides();
     let seed = if sc.seed == lab.seed { String::new() } else { format!(" --seed {}", sc.seed) };
     if view.solve {
         s.push_str("Solved: every ? is filled in. To grade your own answers:\n");
     } else {
         s.push_str("Answer them:\n");
     }
-    s.push_str(&format!("  distlab run {lab_arg}{seed} --template > answers.toml   (then fill it in)\n"));
+    s.push_str(&format!("  distlab run {run_arg}{seed} --template > answers.toml   (then fill it in)\n"));
     s.push_str(&format!("  distlab check {lab_arg} answers.toml\n"));
+    s
+}
+
+/// Each declared invariant and whether it held; question mode keeps the
+/// verdicts blank, since a question may ask exactly that.
+pub fn invariants(lab: &Lab, out: &Outcome, solve: bool) -> String {
+    let mut s = String::from("Invariants\n");
+    for name in &lab.invariants {
+        let promise = lab.model.invariants().iter().find(|(n, _)| n == name).map_or("", |(_, p)| *p);
+        let broken = out.violations.iter().find(|v| &v.invariant == name);
+        let line = match (solve, broken) {
+            (false, _) => format!("  ?  {name}: {promise}\n"),
+            (true, None) => format!("  ✓  {name}: {promise}\n"),
+            (true, Some(v)) => {
+                format!("  ✗  {name}: {promise}\n     BROKEN at {}: {}\n", crate::sim::fmt_time(v.time), v.what)
+            }
+        };
+        s.push_str(&line);
+    }
     s
 }
 

@@ -118,6 +118,16 @@ impl Partition {
     }
 }
 
+/// A window during which every link drops messages with at least `drop`
+/// and duplicates them with at least `duplicate`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Burst {
+    pub at: Time,
+    pub until: Time,
+    pub drop: f64,
+    pub duplicate: f64,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LossReason {
     /// The link's drop probability struck.
@@ -138,6 +148,7 @@ pub struct Network {
     pub default: LinkConfig,
     pub links: Vec<((NodeId, NodeId), LinkConfig)>,
     pub partitions: Vec<Partition>,
+    pub bursts: Vec<Burst>,
     seed: u64,
     names: Vec<String>,
     streams: HashMap<(NodeId, NodeId), Stream, BuildHasherDefault<LinkHasher>>,
@@ -145,7 +156,15 @@ pub struct Network {
 
 impl Network {
     pub fn new(seed: u64, names: Vec<String>, default: LinkConfig) -> Network {
-        Network { default, links: Vec::new(), partitions: Vec::new(), seed, names, streams: HashMap::default() }
+        Network {
+            default,
+            links: Vec::new(),
+            partitions: Vec::new(),
+            bursts: Vec::new(),
+            seed,
+            names,
+            streams: HashMap::default(),
+        }
     }
 
     pub fn config(&self, from: NodeId, to: NodeId) -> &LinkConfig {
@@ -157,7 +176,13 @@ impl Network {
     /// probability never shifts the draws of later messages.
     pub fn transmit(&mut self, from: NodeId, to: NodeId, now: Time) -> Fate {
         let config = self.config(from, to);
-        let (drop, duplicate, latency) = (config.drop, config.duplicate, config.latency);
+        let (mut drop, mut duplicate, latency) = (config.drop, config.duplicate, config.latency);
+        for b in &self.bursts {
+            if now >= b.at && now < b.until {
+                drop = drop.max(b.drop);
+                duplicate = duplicate.max(b.duplicate);
+            }
+        }
         let seed = self.seed;
         let names = &self.names;
         let stream = self

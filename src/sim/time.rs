@@ -86,8 +86,14 @@ pub fn parse_duration(text: &str) -> Result<Dur, String> {
         }
         total = total.checked_add(digit * place).ok_or_else(bad)?;
     }
+    if total > MAX_DURATION {
+        return Err(format!("duration `{text}` is too long: the limit is 1000000s (about 11 days)"));
+    }
     Ok(Dur(total))
 }
+
+/// Longer than any lab needs; keeps every sum of times far from overflow.
+pub const MAX_DURATION: Time = 1_000_000 * SEC;
 
 #[cfg(test)]
 mod tests {
@@ -105,6 +111,8 @@ mod tests {
         assert!(parse_duration("1.2.3ms").is_err());
         assert!(parse_duration("0.0001ms").unwrap_err().contains("microsecond"));
         assert!(parse_duration("99999999999999999999s").is_err());
+        assert!(parse_duration("1000001s").unwrap_err().contains("too long"));
+        assert_eq!(parse_duration("1000000s"), Ok(Dur(MAX_DURATION)));
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! restarts, and the trace. Models are sans-IO state machines: their handlers
 //! push effects into a [`Ctx`], and only the engine applies them.
 
+use super::disk::{Corruption, Disk, DiskError, Stored, WriteResult};
 use super::network::{Fate, LossReason, Network, NodeId};
 use super::rng::Stream;
 use super::time::Time;
-use super::trace::{Entry, Event, Label, MsgId, TimerId};
+use super::trace::{shown, Entry, Event, Label, MsgId, Seg, TimerId};
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap};
 
@@ -29,6 +30,10 @@ pub trait Model {
     fn reboot_after(&self, _node: NodeId) -> Option<Time> {
         None
     }
+    /// How many blocks the node's disk has; 0 means no disk.
+    fn disk_blocks(&self, _node: NodeId) -> usize {
+        0
+    }
     /// How a message reads in the trace.
     fn label(&self, msg: &Self::Msg) -> Label;
     /// How a timer reads in the trace, and the detail level that shows it.
@@ -50,6 +55,8 @@ pub enum Effect<M: Model + ?Sized> {
     Note { level: u8, outcome: bool, label: Label },
     Call(Label),
     Return(Label),
+    DiskWrite { block: usize, stored: Stored, through: bool },
+    DiskFlush,
 }
 
 /// The handle a handler writes its effects into.
@@ -57,6 +64,7 @@ pub struct Ctx<'a, M: Model + ?Sized> {
     pub now: Time,
     pub me: NodeId,
     pub rng: &'a mut Stream,
+    disk: &'a Disk,
     next_timer: &'a mut TimerId,
     effects: Vec<Effect<M>>,
 }
@@ -93,6 +101,22 @@ impl<M: Model + ?Sized> Ctx<'_, M> {
     pub fn ret(&mut self, label: Label) {
         self.effects.push(Effect::Return(label));
     }
+    /// Reads a block of this node's disk as it is now (writes pushed by this
+    /// handler are not applied yet).
+    pub fn disk_read(&self, block: usize) -> Result<Stored, DiskError> {
+        self.disk.read(block)
+    }
+    pub fn disk_len(&self) -> usize {
+        self.disk.len()
+    }
+    /// Writes a block: `through` puts it on the media at once; otherwise it
+    /// sits in the volatile write cache until a flush, and a crash loses it.
+    pub fn disk_write(&mut self, block: usize, stored: Stored, through: bool) {
+        self.effects.push(Effect::DiskWrite { block, stored, through });
+    }
+    pub fn disk_flush(&mut self) {
+        self.effects.push(Effect::DiskFlush);
+    }
     pub fn effects(&self) -> &[Effect<M>] {
         &self.effects
     }
@@ -103,6 +127,7 @@ impl<M: Model + ?Sized> Ctx<'_, M> {
 pub enum NodeFault {
     Crash { node: NodeId, at: Time },
     Restart { node: NodeId, at: Time },
+    Corrupt { node: NodeId, block: usize, kind: Corruption, at: Time },
 }
 
 enum Pending<Msg> {
@@ -129,6 +154,11 @@ enum Pending<Msg> {
     Partition {
         index: usize,
         begin: bool,
+    },
+    Corrupt {
+        node: NodeId,
+        block: usize,
+        kind: Corruption,
     },
 }
 
@@ -171,6 +201,7 @@ pub struct Run<M: Model> {
     pub observations: Vec<(Time, NodeId, M::Obs)>,
     pub nodes: Vec<Option<M::Node>>,
     pub durable: Vec<Durable>,
+    pub disks: Vec<Disk>,
     pub end: Time,
     pub stats: Stats,
 }
@@ -195,6 +226,7 @@ pub struct World<'m, M: Model> {
     armed: Vec<bool>,
     node_rng: Vec<Stream>,
     durable: Vec<Durable>,
+    disks: Vec<Disk>,
     trace: Vec<Entry<M::Msg>>,
     observations: Vec<(Time, NodeId, M::Obs)>,
     record: bool,
@@ -222,6 +254,9 @@ impl<'m, M: Model> World<'m, M> {
             armed: Vec::new(),
             node_rng: names.iter().map(|name| Stream::new(seed, &format!("node:{name}"))).collect(),
             durable: vec![Durable::new(); n],
+            disks: (0..n)
+                .map(|i| Disk::new(model.disk_blocks(i), Stream::new(seed, &format!("disk:{}", names[i]))))
+                .collect(),
             trace: Vec::new(),
             observations: Vec::new(),
             record: true,
@@ -269,6 +304,7 @@ impl<'m, M: Model> World<'m, M> {
         match *fault {
             NodeFault::Crash { node, at } => self.push(at, Pending::Crash(node)),
             NodeFault::Restart { node, at } => self.push(at, Pending::Restart { node, incarnation: None }),
+            NodeFault::Corrupt { node, block, kind, at } => self.push(at, Pending::Corrupt { node, block, kind }),
         }
     }
 
@@ -294,6 +330,7 @@ impl<'m, M: Model> World<'m, M> {
             observations: self.observations,
             nodes: self.nodes,
             durable: self.durable,
+            disks: self.disks,
             end: self.now,
             stats: self.stats,
         }
@@ -336,6 +373,11 @@ impl<'m, M: Model> World<'m, M> {
                 self.nodes[node] = None;
                 self.incarnation[node] += 1;
                 self.log(Event::Crash { node });
+                let lost = self.disks[node].crash();
+                if lost > 0 {
+                    let label = vec![shown(format!("disk: {lost} cached block(s) never reached the media: lost"))];
+                    self.log(Event::Note { node, level: 0, outcome: false, label });
+                }
                 if let Some(after) = self.model.reboot_after(node) {
                     let incarnation = Some(self.incarnation[node]);
                     self.push(self.now.saturating_add(after), Pending::Restart { node, incarnation });
@@ -353,7 +395,29 @@ impl<'m, M: Model> World<'m, M> {
                 self.nodes[node] = Some(state);
             }
             Pending::Partition { index, begin } => self.log(Event::Partition { index, begin }),
+            Pending::Corrupt { node, block, kind } => {
+                let what = self.disks[node].corrupt(block, kind);
+                let label = vec![shown(format!("⚡ {kind}: {what}"))];
+                self.log(Event::Note { node, level: 0, outcome: false, label });
+            }
         }
+    }
+
+    /// Disk writes show at detail bit 1; where a write really went is secret,
+    /// because the drive itself does not know.
+    fn log_write(&mut self, node: NodeId, block: usize, result: &WriteResult) {
+        if !self.record {
+            return;
+        }
+        let what = match result {
+            WriteResult::Cached => "(cached, not yet on the media)".to_string(),
+            WriteResult::Stored => "(on the media)".to_string(),
+            WriteResult::Misdirected(to) => format!("(landed on block {to})"),
+            WriteResult::Lost => "(never stored)".to_string(),
+        };
+        let secret = matches!(result, WriteResult::Misdirected(_) | WriteResult::Lost);
+        let label = vec![shown(format!("disk: write block {block} ")), Seg { text: what, secret }];
+        self.log(Event::Note { node, level: 1, outcome: false, label });
     }
 
     fn with_node(&mut self, node: NodeId, f: impl FnOnce(&M, &mut M::Node, &mut Ctx<M>)) {
@@ -372,6 +436,7 @@ impl<'m, M: Model> World<'m, M> {
             now: self.now,
             me: node,
             rng: &mut self.node_rng[node],
+            disk: &self.disks[node],
             next_timer: &mut self.next_timer,
             effects: std::mem::take(&mut self.effects),
         };
@@ -425,6 +490,15 @@ impl<'m, M: Model> World<'m, M> {
             Effect::Observe(obs) => self.observations.push((self.now, node, obs)),
             Effect::Note { level, outcome, label } => self.log(Event::Note { node, level, outcome, label }),
             Effect::Call(label) => self.log(Event::Call { node, label }),
+            Effect::DiskWrite { block, stored, through } => {
+                let result = self.disks[node].write(block, stored, through);
+                self.log_write(node, block, &result);
+            }
+            Effect::DiskFlush => {
+                for (block, result) in self.disks[node].flush() {
+                    self.log_write(node, block, &result);
+                }
+            }
             Effect::Return(label) => self.log(Event::Return { node, label }),
         }
     }
