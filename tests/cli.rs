@@ -48,7 +48,7 @@ fn broken_lab(dir: &Path, from: &str, to: &str) -> String {
 #[test]
 fn list_names_every_lab() {
     let out = stdout(&["list"]);
-    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "predict"] {
+    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "05", "afs", "predict"] {
         assert!(out.contains(s), "{out}");
     }
 }
@@ -87,7 +87,7 @@ fn lab_names_resolve_by_number_padded_number_slug_and_path() {
 
 #[test]
 fn runs_are_byte_identical_and_seeds_differ() {
-    for lab in ["1", "2", "3"] {
+    for lab in ["1", "2", "3", "5"] {
         assert_eq!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve"]));
         assert_eq!(stdout(&["run", lab, "--format", "json"]), stdout(&["run", lab, "--format", "json"]));
         assert_ne!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve", "--seed", "2"]));
@@ -150,7 +150,7 @@ fn filled_template(lab: &str, seed: &str, spoil: Option<usize>) -> String {
 #[test]
 fn solved_answers_get_full_marks_through_the_cli_at_50_seeds() {
     let dir = tempfile::tempdir().unwrap();
-    for lab in ["1", "2", "3"] {
+    for lab in ["1", "2", "3", "5"] {
         for seed in 1..=50 {
             let seed = seed.to_string();
             let path = write(dir.path(), "answers.toml", &filled_template(lab, &seed, None));
@@ -174,7 +174,7 @@ fn solved_answers_get_full_marks_through_the_cli_at_50_seeds() {
 #[test]
 fn check_reports_in_json_and_a_blank_template_scores_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    for lab in ["1", "2", "3"] {
+    for lab in ["1", "2", "3", "5"] {
         let path = write(dir.path(), "answers.toml", &filled_template(lab, "17", None));
         let json = distlab().args(["check", lab, path.to_str().unwrap(), "--format", "json"]).output().unwrap();
         assert_eq!(json.status.code(), Some(0));
@@ -297,6 +297,64 @@ fn bad_lab_files_get_one_positioned_line_and_exit_2() {
     let lab = broken_lab(d, "kind = \"number\"", "kind = \"integer\"");
     bad_input(&["run", &lab], &["unknown question kind `integer`", "number, text, list, set, yesno"]);
     bad_input(&["run", "/nonexistent/lab.toml"], &["cannot read lab file"]);
+}
+
+const AFS_LAB: &str = include_str!("../labs/05-afs.toml");
+
+/// Lab 05 with its model's last line followed by `extra`.
+fn afs_lab(dir: &Path, extra: &str) -> String {
+    let text = AFS_LAB.replacen("read_ratio = 0.5\n", &format!("read_ratio = 0.5\n{extra}\n"), 1);
+    write(dir, "afs.toml", &text).display().to_string()
+}
+
+#[test]
+fn bad_afs_workloads_get_one_positioned_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let line = AFS_LAB.lines().position(|l| l == "read_ratio = 0.5").unwrap() + 2;
+    let at = |col: usize| format!("afs.toml:{line}:{col}:");
+    let lab = afs_lab(d, "actions = \"oa1:r1:c1,oa1:q1:c1\"");
+    bad_input(&["run", &lab], &[&at(26), "actions: `q1` is not an action", "oa1 opens file a as fd 1"]);
+    let lab = afs_lab(d, "actions = \"oa1:r1:c1,ox1:w1:c1\"");
+    bad_input(&["run", &lab], &[&at(23), "`ox1` opens file x, which does not exist: the files are a to b"]);
+    let lab = afs_lab(d, "actions = \"oa1:r1:c1,oa1:w1:c1\"\nschedule = \"0102\"");
+    let next = format!("afs.toml:{}:16:", line + 1);
+    bad_input(&["run", &lab], &[&next, "schedule names client 2, but there are only clients 0 to 1"]);
+    let lab = afs_lab(d, "schedule = \"01x\"");
+    bad_input(&["run", &lab], &[&at(15), "`x` is not a client digit", "\"011100\""]);
+    let lab = AFS_LAB.replacen("clients = 3", "clients = 12", 1);
+    let lab = write(d, "c.toml", &lab).display().to_string();
+    bad_input(&["run", &lab], &["clients must be from 1 to 10, not 12"]);
+    let lab = afs_lab(d, "timeout = \"0ms\"");
+    bad_input(&["run", &lab], &[&at(11), "timeout must be longer than 0ms"]);
+    let lab = afs_lab(d, "revalidate = \"yes\"");
+    bad_input(&["run", &lab], &[&at(14), "expected true or false"]);
+    let lab = afs_lab(d, "shedule = \"01\"");
+    bad_input(&["run", &lab], &[&at(1), "unknown key `shedule` in [model]; did you mean `schedule`?"]);
+    bad_input(&["inject", "5", "--crash", "c3@10ms"], &["no node `c3`", "server, c0, c1, c2"]);
+}
+
+#[test]
+fn lab_5_runs_explicit_workloads_and_reports_reads_and_files_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "number = 50\nslug = \"mine\"\ntitle = \"t\"\nkind = \"predict\"\nseed = 1\nintro = \"i\"\n\n\
+                [model]\nname = \"afs\"\nactions = \"oa1:r1:c1,oa1:w1:c1\"\nschedule = \"011100\"\n";
+    let lab = write(dir.path(), "mine.toml", text).display().to_string();
+    let j: serde_json::Value = serde_json::from_str(&stdout(&["run", &lab, "--format", "json"])).unwrap();
+    assert_eq!(j["facts"]["reads"], serde_json::json!([{"step": "s5", "client": "c0", "file": "a", "value": 0}]));
+    assert_eq!(j["facts"]["files"], serde_json::json!({"a": 1}));
+    assert_eq!(j["facts"]["schedule"], "011100");
+    let out = stdout(&["run", &lab]);
+    assert!(out.contains("model afs: actions=oa1:r1:c1,oa1:w1:c1 files=1 schedule=011100"), "{out}");
+    assert!(out.contains("s5 read a (fd 1) → ?"));
+
+    let j: serde_json::Value = serde_json::from_str(&stdout(&["run", "5", "--format", "json"])).unwrap();
+    assert_eq!(j["facts"]["files"], serde_json::json!({"a": 5, "b": 6}));
+    assert_eq!(j["answers"]["final_a"], 5);
+    assert_eq!(j["facts"]["reads"].as_array().unwrap().len(), 4);
+    let out = stdout(&["inject", "5", "--crash", "server@1230ms", "--detail", "2"]);
+    assert!(out.contains("callback table lost (epoch 2)"), "{out}");
+    assert!(out.contains("s20 open a (fd 2): revalidate") && out.contains("s20 a unchanged: 3"));
 }
 
 #[test]

@@ -43,7 +43,7 @@ Exit status: 0 went well (full marks), 1 graded and fell short, 2 bad input.";
 #[command(
     name = "distlab",
     version,
-    about = "Learn distributed systems by breaking them: deterministic labs on lost messages, retries and RPC.",
+    about = "Learn distributed systems by breaking them: deterministic labs on lost messages, retries, RPC and AFS caching.",
     after_help = EXAMPLES
 )]
 pub struct Cli {
@@ -64,6 +64,7 @@ Examples:
   distlab run 02 --solve             every blank filled in
   distlab run retry --seed 7         another scenario of the same lab
   distlab run 3 --detail 3           more of the mechanism (bits: 1 internals, 2 timers)
+  distlab run 5 --solve --detail 7   AFS: fetches and stores, callbacks, cache state
   distlab run 3 --format json        answers, facts and the whole trace
   distlab run 1 --diagram            a space-time diagram instead of the timeline
   distlab run 1 --diagram --solve    ... with every arrival drawn
@@ -82,6 +83,7 @@ Examples:
   distlab inject 2 --delay 5ms..120ms --duplicate 0.2
   distlab inject 3 --crash server@60ms               (the server reboots by itself)
   distlab inject 3 --crash server@60ms --restart server@200ms
+  distlab inject 5 --crash server@1230ms --detail 2  (AFS clients revalidate)
   distlab inject 2 --partition sender/receiver@50ms..250ms
   distlab inject 2 --partition receiver>sender@0ms..300ms   (one-way: acks lost)
   distlab inject 2 --plan faults.toml
@@ -165,7 +167,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub solve: bool,
     /// Show more of the mechanism, as a sum of bits: 1 protocol internals
-    /// (acks matched, tables, work started), 2 every timer, 4 cache state.
+    /// (acks matched, tables, work started; lab 05: fetches and stores), 2
+    /// every timer (lab 05: callbacks and invalidations), 4 cache state.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=7))]
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -17,7 +17,7 @@ pub use diag::Diag;
 pub use faults::FaultDef;
 pub use schema::LabKind;
 
-use crate::models::{datagram, reliable, rpc, ModelConfig, Scenario, MODEL_NAMES};
+use crate::models::{afs, datagram, reliable, rpc, ModelConfig, Scenario, MODEL_NAMES};
 use crate::questions::{Expr, ExprOp, Kind, Question};
 use crate::sim::{LinkConfig, NodeId, Time, SEC};
 use schema::*;
@@ -211,6 +211,7 @@ fn load_inner(text: &str, file: &str, top: bool) -> Result<Lab, Diag> {
         "datagram" => ctx.load::<DatagramSection>(|c, m| c.datagram(m)),
         "reliable" => ctx.load::<ReliableSection>(|c, m| c.reliable(m)),
         "rpc" => ctx.load::<RpcSection>(|c, m| c.rpc(m)),
+        "afs" => ctx.load::<AfsSection>(|c, m| c.afs(m)),
         other => {
             let hint = diag::suggest(other, MODEL_NAMES.iter().copied())
                 .map(|s| format!("did you mean `{s}`? "))
@@ -321,6 +322,72 @@ impl Loader<'_> {
             work: m.work.0,
             working_ack: m.working_ack,
             reboot: m.reboot.map_or(50_000, |d| d.0),
+        }))
+    }
+
+    /// An error at a byte offset inside a string value. The offset is exact
+    /// when the value is written plainly in quotes (no escapes); otherwise
+    /// the error points at the value's start.
+    fn err_inside(&self, at: &Spanned<String>, offset: usize, message: impl Into<String>) -> Diag {
+        let span = at.span();
+        let raw = self.text.get(span.clone()).unwrap_or("");
+        let value = at.get_ref();
+        let plain = raw.len() == value.len() + 2 && raw.get(1..raw.len() - 1) == Some(value.as_str());
+        let start = if plain { span.start + 1 + offset.min(value.len()) } else { span.start };
+        Diag::at(self.file, self.text, Some(start..start), message)
+    }
+
+    fn afs(&self, m: &AfsSection) -> Result<ModelConfig, Diag> {
+        let files = match &m.files {
+            Some(f) => self.positive(f, "files", u32::from(afs::MAX_FILES))? as u8,
+            None => 1,
+        };
+        let given = m.actions.as_ref().filter(|a| !a.get_ref().trim().is_empty());
+        let workload = match given {
+            Some(a) => afs::Workload::Given(
+                afs::parse_actions(a.get_ref(), files)
+                    .map_err(|e| self.err_inside(a, e.offset, format!("actions: {}", e.message)))?,
+            ),
+            None => afs::Workload::Random {
+                clients: match &m.clients {
+                    Some(c) => self.positive(c, "clients", afs::MAX_CLIENTS as u32)?,
+                    None => 2,
+                },
+                steps: match &m.steps {
+                    Some(s) => self.positive(s, "steps", afs::MAX_STEPS)?,
+                    None => 2,
+                },
+                read_ratio: m.read_ratio.map_or(0.5, |p| p.0),
+            },
+        };
+        let clients = match &workload {
+            afs::Workload::Given(a) => a.len(),
+            afs::Workload::Random { clients, .. } => *clients as usize,
+        };
+        let schedule = match &m.schedule {
+            Some(s) => afs::parse_schedule(s.get_ref(), clients)
+                .map_err(|e| self.err_inside(s, e.offset, format!("schedule: {}", e.message)))?,
+            None => Vec::new(),
+        };
+        let duration = |d: &Option<Spanned<crate::sim::Dur>>, what: &str, default: Time| match d {
+            Some(d) if d.get_ref().0 == 0 => Err(self.err(d, format!("{what} must be longer than 0ms"))),
+            Some(d) => Ok(d.get_ref().0),
+            None => Ok(default),
+        };
+        let max_retries = match &m.max_retries {
+            Some(r) if *r.get_ref() > 100 => return Err(self.err(r, "max_retries must be at most 100")),
+            Some(r) => *r.get_ref(),
+            None => 5,
+        };
+        Ok(ModelConfig::Afs(afs::Params {
+            files,
+            workload,
+            schedule,
+            interval: duration(&m.interval, "interval", 100 * crate::sim::MS)?,
+            timeout: duration(&m.timeout, "timeout", 50 * crate::sim::MS)?,
+            max_retries,
+            reboot: m.reboot.map_or(50 * crate::sim::MS, |d| d.0),
+            revalidate: m.revalidate.unwrap_or(true),
         }))
     }
 
@@ -603,6 +670,17 @@ impl Loader<'_> {
             Some(d) => d.get_ref().0,
             None => 60 * SEC,
         };
+        if let Some(last) = model.last_step_at().filter(|t| *t >= duration) {
+            let message = format!(
+                "the workload's last step is due at {}, but the run lasts only {}: raise `duration` or lower the model's `interval` or workload",
+                crate::sim::fmt_time(last),
+                crate::sim::fmt_time(duration)
+            );
+            return Err(match &f.duration {
+                Some(d) => self.err(d, message),
+                None => Diag::whole_file(self.file, message),
+            });
+        }
         Ok(Lab {
             number: *f.number.get_ref(),
             slug: slug.clone(),

@@ -327,3 +327,20 @@ pub struct RpcSection {
     pub working_ack: bool,
     pub reboot: Option<Dur>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AfsSection {
+    pub name: String,
+    pub clients: Option<Spanned<u32>>,
+    pub steps: Option<Spanned<u32>>,
+    pub files: Option<Spanned<u32>>,
+    pub read_ratio: Option<Prob>,
+    pub actions: Option<Spanned<String>>,
+    pub schedule: Option<Spanned<String>>,
+    pub interval: Option<Spanned<Dur>>,
+    pub timeout: Option<Spanned<Dur>>,
+    pub max_retries: Option<Spanned<u32>>,
+    pub reboot: Option<Dur>,
+    pub revalidate: Option<bool>,
+}

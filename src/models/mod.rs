@@ -2,25 +2,28 @@
 //! (see [`crate::sim::Model`]); this module runs whichever one a scenario
 //! names and erases its types, so rendering and grading need not know it.
 
+pub mod afs;
 pub mod datagram;
 pub mod reliable;
 pub mod rpc;
 
 use crate::questions::Facts;
 use crate::sim::{
-    fmt_time, Burst, Entry, Event, Label, LinkConfig, Model, Network, NodeFault, NodeId, Partition, Run, Stats, Time,
-    World,
+    fmt_time, Burst, Entry, Event, Label, LinkConfig, Model, MsgId, Network, NodeFault, NodeId, Partition, Run, Stats,
+    Time, World,
 };
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ModelConfig {
     Datagram(datagram::Params),
     Reliable(reliable::Params),
     Rpc(rpc::Params),
+    Afs(afs::Params),
 }
 
 /// The model names a lab file may use, in catalogue order.
-pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc"];
+pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "afs"];
 
 /// Everything one run needs: the lab after seed, overrides and faults.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,6 +60,9 @@ pub struct Outcome {
     pub violations: Vec<Violation>,
     pub end: Time,
     pub stats: Stats,
+    /// Messages whose rows show only at a detail level, or only in solve
+    /// mode (see [`Model::msg_view`]); every other message shows as usual.
+    pub msg_views: BTreeMap<MsgId, (u8, bool)>,
 }
 
 impl ModelConfig {
@@ -65,6 +71,7 @@ impl ModelConfig {
             ModelConfig::Datagram(_) => "datagram",
             ModelConfig::Reliable(_) => "reliable",
             ModelConfig::Rpc(_) => "rpc",
+            ModelConfig::Afs(_) => "afs",
         }
     }
 
@@ -73,6 +80,16 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => p.node_names(),
             ModelConfig::Reliable(p) => p.node_names(),
             ModelConfig::Rpc(p) => p.node_names(),
+            ModelConfig::Afs(p) => p.node_names(),
+        }
+    }
+
+    /// When the last step of a model with a timed workload is due, so a lab
+    /// can refuse a `duration` that would cut it short.
+    pub fn last_step_at(&self) -> Option<Time> {
+        match self {
+            ModelConfig::Afs(p) => Some(p.last_step_at()),
+            _ => None,
         }
     }
 
@@ -83,6 +100,8 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Reliable(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Rpc(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            // AFS keeps its files in the engine's durable state, not on a block disk.
+            ModelConfig::Afs(_) => vec![0; n],
         }
     }
 
@@ -95,6 +114,7 @@ impl ModelConfig {
             ModelConfig::Datagram(_) => datagram::INVARIANTS,
             ModelConfig::Reliable(_) => reliable::INVARIANTS,
             ModelConfig::Rpc(_) => rpc::INVARIANTS,
+            ModelConfig::Afs(_) => afs::INVARIANTS,
         }
     }
 
@@ -123,6 +143,7 @@ impl ModelConfig {
                     ops.join(", ")
                 )
             }
+            ModelConfig::Afs(p) => p.describe(),
         }
     }
 }
@@ -132,6 +153,7 @@ pub fn fact_names(model: &str) -> &'static [&'static str] {
         "datagram" => datagram::FACTS,
         "reliable" => reliable::FACTS,
         "rpc" => rpc::FACTS,
+        "afs" => afs::FACTS,
         _ => &[],
     }
 }
@@ -141,6 +163,7 @@ pub fn run(sc: &Scenario) -> Outcome {
         ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts, datagram::violations, true),
         ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts, reliable::violations, true),
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, true),
+        ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts, afs::violations, true),
     }
 }
 
@@ -151,6 +174,7 @@ pub fn check(sc: &Scenario) -> Vec<Violation> {
         ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts, datagram::violations, false),
         ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts, reliable::violations, false),
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, false),
+        ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts, afs::violations, false),
     }
     .violations
 }
@@ -173,11 +197,27 @@ fn run_model<M: Model>(model: &M, sc: &Scenario, facts: FactsFn<M>, check: Check
     let violations =
         sc.invariants.iter().filter_map(|name| found.iter().find(|v| &v.invariant == name).cloned()).collect();
     if !full {
-        return Outcome { nodes, trace: Vec::new(), facts: Facts::new(), violations, end: run.end, stats: run.stats };
+        return Outcome {
+            nodes,
+            trace: Vec::new(),
+            facts: Facts::new(),
+            violations,
+            end: run.end,
+            stats: run.stats,
+            msg_views: BTreeMap::new(),
+        };
     }
     let facts = facts(model, &run);
     let trace = run.trace.iter().map(|e| erase(model, e)).collect();
-    Outcome { nodes, trace, facts, violations, end: run.end, stats: run.stats }
+    let msg_views = run
+        .trace
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Send { id, msg, .. } => Some((*id, model.msg_view(msg))).filter(|(_, v)| *v != (0, false)),
+            _ => None,
+        })
+        .collect();
+    Outcome { nodes, trace, facts, violations, end: run.end, stats: run.stats, msg_views }
 }
 
 fn erase<M: Model>(model: &M, e: &Entry<M::Msg>) -> Entry<Label> {

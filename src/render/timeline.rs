@@ -31,11 +31,12 @@ fn fate_text(f: &Fate) -> String {
 
 fn rows(out: &Outcome, sc: &Scenario) -> Vec<Row> {
     let names = &out.nodes;
+    let view = |id: &u64| out.msg_views.get(id).copied().unwrap_or((0, false));
     let mut rows = Vec::new();
     for e in &out.trace {
         let row = |node, label, outcome, level| Row { time: e.time, node, label, outcome, level };
         rows.push(match &e.event {
-            Event::Send { from, to, msg, fate, .. } => {
+            Event::Send { from, to, id, msg, fate } => {
                 let lost = matches!(fate, Fate::Lost(_));
                 let mut label = Vec::new();
                 if to > from {
@@ -48,21 +49,23 @@ fn rows(out: &Outcome, sc: &Scenario) -> Vec<Row> {
                     label.push(s(" "));
                 }
                 label.push(s(fate_text(fate)));
-                row(Some(*from), label, false, 0)
+                let (level, outcome) = view(id);
+                row(Some(*from), label, outcome, level)
             }
-            Event::Deliver { to, msg, copy, .. } => {
+            Event::Deliver { to, id, msg, copy, .. } => {
                 let mut label = vec![s("arrives: ")];
                 label.extend(msg.iter().cloned());
                 if *copy == 1 {
                     label.push(s(" (network copy)"));
                 }
-                row(Some(*to), label, true, 0)
+                row(Some(*to), label, true, view(id).0)
             }
-            Event::DropAtDown { to, msg, .. } => {
+            Event::DropAtDown { to, id, msg, .. } => {
                 let mut label = vec![s("✗ ")];
                 label.extend(msg.iter().cloned());
                 label.push(s(format!(" lost: {} is down", names[*to])));
-                row(Some(*to), label, false, 0)
+                let (level, outcome) = view(id);
+                row(Some(*to), label, outcome, level)
             }
             Event::Timer { node, level, label, .. } => row(Some(*node), label.clone(), false, *level),
             Event::Crash { node } => row(Some(*node), vec![s("✗ CRASH: memory and timers lost")], false, 0),

@@ -38,6 +38,12 @@ pub trait Model {
     fn label(&self, msg: &Self::Msg) -> Label;
     /// How a timer reads in the trace, and the detail level that shows it.
     fn timer_label(&self, tag: u64) -> (u8, Label);
+    /// The detail level at which a message's rows show, and whether its send
+    /// is itself an outcome (question mode hides it). By default a send shows
+    /// always and only its arrival is an outcome.
+    fn msg_view(&self, _msg: &Self::Msg) -> (u8, bool) {
+        (0, false)
+    }
 }
 
 pub enum Effect<M: Model + ?Sized> {
