@@ -3,6 +3,7 @@
 //! names and erases its types, so rendering and grading need not know it.
 
 pub mod datagram;
+pub mod nfs;
 pub mod reliable;
 pub mod rpc;
 
@@ -16,10 +17,11 @@ pub enum ModelConfig {
     Datagram(datagram::Params),
     Reliable(reliable::Params),
     Rpc(rpc::Params),
+    Nfs(nfs::Params),
 }
 
 /// The model names a lab file may use, in catalogue order.
-pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc"];
+pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "nfs"];
 
 /// Everything one run needs: the lab after seed, overrides and faults.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +50,7 @@ impl ModelConfig {
             ModelConfig::Datagram(_) => "datagram",
             ModelConfig::Reliable(_) => "reliable",
             ModelConfig::Rpc(_) => "rpc",
+            ModelConfig::Nfs(_) => "nfs",
         }
     }
 
@@ -56,6 +59,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => p.node_names(),
             ModelConfig::Reliable(p) => p.node_names(),
             ModelConfig::Rpc(p) => p.node_names(),
+            ModelConfig::Nfs(p) => p.node_names(),
         }
     }
 
@@ -66,6 +70,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Reliable(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Rpc(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            ModelConfig::Nfs(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
         }
     }
 
@@ -98,6 +103,7 @@ impl ModelConfig {
                     ops.join(", ")
                 )
             }
+            ModelConfig::Nfs(p) => p.describe(),
         }
     }
 }
@@ -107,6 +113,7 @@ pub fn fact_names(model: &str) -> &'static [&'static str] {
         "datagram" => datagram::FACTS,
         "reliable" => reliable::FACTS,
         "rpc" => rpc::FACTS,
+        "nfs" => nfs::FACTS,
         _ => &[],
     }
 }
@@ -116,6 +123,7 @@ pub fn run(sc: &Scenario) -> Outcome {
         ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts),
         ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts),
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts),
+        ModelConfig::Nfs(p) => run_model(p, sc, nfs::facts),
     }
 }
 
