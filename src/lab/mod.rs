@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod diag;
 pub mod faults;
+mod load_nfs;
 pub mod overrides;
 pub mod schema;
 
@@ -170,6 +171,7 @@ pub fn load_str(text: &str, file: &str) -> Result<Lab, Diag> {
         "datagram" => ctx.load::<DatagramSection>(|c, m| c.datagram(m)),
         "reliable" => ctx.load::<ReliableSection>(|c, m| c.reliable(m)),
         "rpc" => ctx.load::<RpcSection>(|c, m| c.rpc(m)),
+        "nfs" => ctx.load::<NfsSection>(|c, m| c.nfs(m)),
         other => {
             let hint = diag::suggest(other, MODEL_NAMES.iter().copied())
                 .map(|s| format!("did you mean `{s}`? "))

@@ -225,7 +225,7 @@ impl Res {
     fn short(&self) -> String {
         match self {
             Res::Handle(fh, _) => fh.to_string(),
-            Res::Attr(a) => format!("size {} mtime {}", a.size, fmt_time(a.mtime)),
+            Res::Attr(a) => format!("mtime {}", fmt_time(a.mtime)),
             Res::Data(d, _) => format!("\"{}\"", show_bytes(d)),
             Res::Done => "ok".into(),
         }
@@ -679,6 +679,22 @@ impl<'a, B: Blocks + ?Sized> Fs<'a, B> {
     }
 }
 
+/// A script time as a lab would write it: `12.2s`, `500ms`.
+fn seconds(t: Time) -> String {
+    let sec = crate::sim::SEC;
+    if t >= sec && t % crate::sim::MS == 0 {
+        let ms = format!("{:03}", (t % sec) / crate::sim::MS);
+        let frac = ms.trim_end_matches('0');
+        if frac.is_empty() {
+            format!("{}s", t / sec)
+        } else {
+            format!("{}.{frac}s", t / sec)
+        }
+    } else {
+        Dur(t).to_string()
+    }
+}
+
 fn split_path(path: &str) -> Vec<String> {
     path.split('/').filter(|p| !p.is_empty()).map(str::to_string).collect()
 }
@@ -1005,8 +1021,8 @@ impl Params {
         for (i, step) in self.script.iter().enumerate() {
             let when = match step.when {
                 When::Next => String::new(),
-                When::At(t) => Dur(t).to_string(),
-                When::After(t) => format!("+{}", Dur(t)),
+                When::At(t) => seconds(t),
+                When::After(t) => format!("+{}", seconds(t)),
             };
             let read = if matches!(step.op, Op::Read { .. }) { format!("   (r{})", self.read_no(i)) } else { String::new() };
             s.push_str(&format!("\n    {:>3}  {when:<7} {step}{read}", i + 1));
@@ -1641,10 +1657,12 @@ impl Model for Params {
             // The loader checked that the files fit.
             let _ = fs.format(&self.files);
             let snap = snapshot(&fs);
-            (std::mem::take(&mut fs.writes), snap)
+            // Each block once, as it ends up.
+            let last: BTreeMap<usize, Vec<u8>> = fs.writes.drain(..).map(|(b, d, _)| (b, d)).collect();
+            (last, snap)
         };
-        ctx.note(4, vec![shown(format!("format volume {VOLUME}: {} blocks written", writes.len()))]);
-        for (b, data, _) in writes {
+        ctx.note(4, vec![shown(format!("format volume {VOLUME}: {} blocks", writes.len()))]);
+        for (b, data) in writes {
             ctx.disk_write(b, stored(data), true);
         }
         ctx.observe(Obs::Snapshot(snap));
@@ -1694,7 +1712,7 @@ impl Model for Params {
             return Node::Client(Box::new(c));
         }
         let snap = snapshot(&Fs::new(&*ctx, self.layout, ctx.now));
-        ctx.note(0, vec![shown("reboot: no client state to rebuild (there never was any); files as the disk holds them")]);
+        ctx.note(0, vec![shown("reboot: no client state to rebuild")]);
         ctx.observe(Obs::Snapshot(snap));
         if self.unsafe_writes {
             ctx.set_timer(self.sync, TAG_SYNC);
