@@ -43,14 +43,15 @@ fn wrong(kind: Kind, v: &toml::Value) -> toml::Value {
 }
 
 #[test]
-fn the_catalogue_has_labs_01_to_03_with_enough_questions() {
+fn the_catalogue_has_every_lab_with_enough_questions() {
     let labs = labs();
     let codes: Vec<String> = labs.iter().map(|l| l.code()).collect();
-    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc"]);
+    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "04-nfs"]);
     let nodes: Vec<Vec<String>> = labs.iter().map(|l| l.node_names()).collect();
     assert_eq!(nodes[0], ["sender", "receiver"]);
     assert_eq!(nodes[1], ["sender", "receiver"]);
     assert_eq!(nodes[2], ["client", "server"]);
+    assert_eq!(nodes[3], ["server", "c0", "c1"]);
     for lab in &labs {
         assert!(lab.questions.len() >= 5, "{} has {} questions", lab.code(), lab.questions.len());
         assert!(lab.intro.len() > 400, "{} needs an intro that teaches", lab.code());
@@ -135,6 +136,9 @@ fn faults_bite_at_most_seeds() {
     assert!(count(&labs[1], "suppressed") >= 30);
     assert!(count(&labs[2], "cached_replies") >= 30);
     assert!(count(&labs[2], "client_failed") >= 10);
+    assert!(count(&labs[3], "stale_reads") >= 45);
+    assert!(count(&labs[3], "lost_acknowledged_writes") >= 40);
+    assert!(count(&labs[3], "retried_remove_result") >= 45);
 }
 
 #[test]

@@ -43,8 +43,7 @@ impl Loader<'_> {
             return Err(self.err(&m.script, format!("script must list from 1 to 500 steps; {}", nfs::STEP_HELP)));
         }
         for s in steps {
-            let step =
-                nfs::parse_step(s.get_ref(), p.clients).map_err(|e| self.err_inside(s, e.at, &e.message))?;
+            let step = nfs::parse_step(s.get_ref(), p.clients).map_err(|e| self.err_inside(s, e.at, &e.message))?;
             p.script.push(step);
         }
         nfs::check_script(&p.script, p.clients).map_err(|(i, msg)| self.err(&steps[i], msg))?;

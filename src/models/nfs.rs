@@ -186,7 +186,10 @@ impl Req {
     fn short(&self) -> String {
         let p = self.proc().name();
         match self {
-            Req::Lookup { name, .. } | Req::Create { name, .. } | Req::Remove { name, .. } | Req::Mkdir { name, .. } => {
+            Req::Lookup { name, .. }
+            | Req::Create { name, .. }
+            | Req::Remove { name, .. }
+            | Req::Mkdir { name, .. } => {
                 format!("{p} \"{name}\"")
             }
             Req::Getattr { fh } => format!("{p} {fh}"),
@@ -199,7 +202,10 @@ impl Req {
     fn full(&self) -> String {
         let p = self.proc().name();
         match self {
-            Req::Lookup { dir, name } | Req::Create { dir, name } | Req::Remove { dir, name } | Req::Mkdir { dir, name } => {
+            Req::Lookup { dir, name }
+            | Req::Create { dir, name }
+            | Req::Remove { dir, name }
+            | Req::Mkdir { dir, name } => {
                 format!("{p}({dir}, \"{name}\")")
             }
             Req::Getattr { fh } => format!("{p}({fh})"),
@@ -604,7 +610,10 @@ impl<'a, B: Blocks + ?Sized> Fs<'a, B> {
     /// directories are made as needed), through the same procedures clients use.
     pub fn format(&mut self, files: &[(String, Vec<u8>)]) -> Result<(), String> {
         let l = self.layout;
-        let sb = format!("superblock volume={VOLUME} inodes={} data_blocks={} block_size={}", l.inodes, l.data_blocks, l.block_size);
+        let sb = format!(
+            "superblock volume={VOLUME} inodes={} data_blocks={} block_size={}",
+            l.inodes, l.data_blocks, l.block_size
+        );
         self.put(0, sb.into_bytes(), "superblock".into());
         for ino in 1..=l.inodes as u32 {
             let inode = if ino == ROOT { Inode::new(Kind::Dir, 1, self.now) } else { Inode::free(0) };
@@ -626,7 +635,10 @@ impl<'a, B: Blocks + ?Sized> Fs<'a, B> {
                     Ok(Res::Handle(fh, _)) => fh,
                     Err(Errno::NotDir) => return Err(format!("{path}: a parent of it is a file")),
                     Err(Errno::NoSpc) => {
-                        return Err(format!("{path} does not fit: the disk has {} inodes, the root's included", l.inodes))
+                        return Err(format!(
+                            "{path} does not fit: the disk has {} inodes, the root's included",
+                            l.inodes
+                        ))
                     }
                     other => return Err(format!("{path}: cannot be made ({other:?})")),
                 };
@@ -634,7 +646,7 @@ impl<'a, B: Blocks + ?Sized> Fs<'a, B> {
             if !content.is_empty() {
                 match self.serve(&Req::Write { fh: at, off: 0, data: content.clone() }) {
                     Ok(_) => {}
-                    Err(Errno::NoSpc) => {
+                    Err(Errno::NoSpc | Errno::FBig) => {
                         return Err(format!(
                             "{path} does not fit: the disk has {} data blocks of {} bytes",
                             l.data_blocks, l.block_size
@@ -661,7 +673,9 @@ impl<'a, B: Blocks + ?Sized> Fs<'a, B> {
                 let p = format!("{path}/{name}");
                 match self.load(*child) {
                     Ok(c) if c.kind == Some(Kind::Dir) => todo.push((p, *child)),
-                    Ok(c) if c.kind == Some(Kind::File) => out.push((p, Fh { vol: VOLUME, ino: *child, gen: c.gen }, c)),
+                    Ok(c) if c.kind == Some(Kind::File) => {
+                        out.push((p, Fh { vol: VOLUME, ino: *child, gen: c.gen }, c))
+                    }
                     _ => {}
                 }
             }
@@ -721,8 +735,15 @@ pub enum Op {
     Open(String),
     Close(String),
     /// The whole file, or `count` bytes from `off`.
-    Read { path: String, range: Option<(u64, u64)> },
-    Write { path: String, off: u64, data: Vec<u8> },
+    Read {
+        path: String,
+        range: Option<(u64, u64)>,
+    },
+    Write {
+        path: String,
+        off: u64,
+        data: Vec<u8>,
+    },
 }
 
 impl Op {
@@ -860,52 +881,53 @@ pub fn parse_step(text: &str, clients: usize) -> Result<Step, StepError> {
             None => Ok(make(path.to_string())),
         }
     };
-    let op = match verb {
-        "create" => path_op(Op::Create)?,
-        "mkdir" => path_op(Op::Mkdir)?,
-        "remove" => path_op(Op::Remove)?,
-        "open" => path_op(Op::Open)?,
-        "close" => path_op(Op::Close)?,
-        "read" => match &w[i..] {
-            [] => Op::Read { path: path.to_string(), range: None },
-            [(oa, o), (ca, c)] => {
-                let (off, count) = (number(*oa, o, "OFFSET")?, number(*ca, c, "COUNT")?);
-                if count == 0 {
-                    return Err(step_err(*ca, "COUNT must be at least 1"));
+    let op =
+        match verb {
+            "create" => path_op(Op::Create)?,
+            "mkdir" => path_op(Op::Mkdir)?,
+            "remove" => path_op(Op::Remove)?,
+            "open" => path_op(Op::Open)?,
+            "close" => path_op(Op::Close)?,
+            "read" => match &w[i..] {
+                [] => Op::Read { path: path.to_string(), range: None },
+                [(oa, o), (ca, c)] => {
+                    let (off, count) = (number(*oa, o, "OFFSET")?, number(*ca, c, "COUNT")?);
+                    if count == 0 {
+                        return Err(step_err(*ca, "COUNT must be at least 1"));
+                    }
+                    Op::Read { path: path.to_string(), range: Some((off, count)) }
                 }
-                Op::Read { path: path.to_string(), range: Some((off, count)) }
+                [(at, _), ..] => {
+                    return Err(step_err(*at, "`read` takes a path, or a path, an OFFSET and a COUNT: read /a 0 4"))
+                }
+            },
+            "write" => {
+                let Some(&(oa, o)) = w.get(i) else {
+                    return Err(step_err(text.len(), "`write` needs an OFFSET and DATA: write /a 0 hello"));
+                };
+                let off = number(oa, o, "OFFSET")?;
+                let Some(&(da, _)) = w.get(i + 1) else {
+                    return Err(step_err(text.len(), "`write` needs DATA after the offset: write /a 0 hello"));
+                };
+                let rest = text[da..].trim_end();
+                let data = match rest.strip_prefix('"') {
+                    Some(inner) => inner
+                        .strip_suffix('"')
+                        .ok_or_else(|| step_err(da, "DATA that opens with \" must close with \""))?,
+                    None => rest,
+                };
+                if data.is_empty() || data.len() > MAX_DATA {
+                    return Err(step_err(da, format!("DATA must be 1 to {MAX_DATA} bytes")));
+                }
+                Op::Write { path: path.to_string(), off, data: data.as_bytes().to_vec() }
             }
-            [(at, _), ..] => {
-                return Err(step_err(*at, "`read` takes a path, or a path, an OFFSET and a COUNT: read /a 0 4"))
-            }
-        },
-        "write" => {
-            let Some(&(oa, o)) = w.get(i) else {
-                return Err(step_err(text.len(), "`write` needs an OFFSET and DATA: write /a 0 hello"));
-            };
-            let off = number(oa, o, "OFFSET")?;
-            let Some(&(da, _)) = w.get(i + 1) else {
-                return Err(step_err(text.len(), "`write` needs DATA after the offset: write /a 0 hello"));
-            };
-            let rest = text[da..].trim_end();
-            let data = match rest.strip_prefix('"') {
-                Some(inner) => inner
-                    .strip_suffix('"')
-                    .ok_or_else(|| step_err(da, "DATA that opens with \" must close with \""))?,
-                None => rest,
-            };
-            if data.is_empty() || data.len() > MAX_DATA {
-                return Err(step_err(da, format!("DATA must be 1 to {MAX_DATA} bytes")));
-            }
-            Op::Write { path: path.to_string(), off, data: data.as_bytes().to_vec() }
-        }
-        other => {
-            return Err(step_err(
+            other => return Err(step_err(
                 op_at,
-                format!("unknown operation `{other}`: use create, mkdir, remove, open, read, write or close; {STEP_HELP}"),
-            ))
-        }
-    };
+                format!(
+                    "unknown operation `{other}`: use create, mkdir, remove, open, read, write or close; {STEP_HELP}"
+                ),
+            )),
+        };
     check_path(path).map_err(|e| step_err(path_at, e))?;
     Ok(Step { when, client, op })
 }
@@ -1024,7 +1046,8 @@ impl Params {
                 When::At(t) => seconds(t),
                 When::After(t) => format!("+{}", seconds(t)),
             };
-            let read = if matches!(step.op, Op::Read { .. }) { format!("   (r{})", self.read_no(i)) } else { String::new() };
+            let read =
+                if matches!(step.op, Op::Read { .. }) { format!("   (r{})", self.read_no(i)) } else { String::new() };
             s.push_str(&format!("\n    {:>3}  {when:<7} {step}{read}", i + 1));
         }
         s
@@ -1152,17 +1175,43 @@ enum Outcome {
 
 pub enum Obs {
     /// A client made a call (its first transmission).
-    Call { op: usize, proc: Proc },
-    Retransmit { op: usize },
-    Executed { proc: Proc },
-    Wrote { client: usize, xid: u32, fh: Fh, off: u64, data: Vec<u8> },
-    Acked { client: usize, xid: u32 },
+    Call {
+        op: usize,
+        proc: Proc,
+    },
+    Retransmit {
+        op: usize,
+    },
+    Executed {
+        proc: Proc,
+    },
+    Wrote {
+        client: usize,
+        xid: u32,
+        fh: Fh,
+        off: u64,
+        data: Vec<u8>,
+    },
+    Acked {
+        client: usize,
+        xid: u32,
+    },
     /// Every file as the server would serve it now: after each change, and
     /// after a reboot.
     Snapshot(Vec<(Fh, Option<Vec<u8>>)>),
     /// A read step: the bytes that came from the clean cache, by position.
-    Read { op: usize, fh: Option<Fh>, value: Value, cached: Vec<(u64, u8)>, checked: &'static str, from: &'static str },
-    Done { op: usize, result: Value },
+    Read {
+        op: usize,
+        fh: Option<Fh>,
+        value: Value,
+        cached: Vec<(u64, u8)>,
+        checked: &'static str,
+        from: &'static str,
+    },
+    Done {
+        op: usize,
+        result: Value,
+    },
 }
 
 fn stored(data: Vec<u8>) -> Stored {
@@ -1348,10 +1397,7 @@ impl Params {
                 }
                 ctx.note(
                     2,
-                    vec![shown(format!(
-                        "buffer {} bytes at {off} until close; fd {fd} offset → {end}",
-                        data.len()
-                    ))],
+                    vec![shown(format!("buffer {} bytes at {off} until close; fd {fd} offset → {end}", data.len()))],
                 );
                 self.finish(c, Outcome::Ok, ctx);
             }
@@ -1790,9 +1836,8 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
     let mut truth: BTreeMap<Fh, Option<Vec<u8>>> = BTreeMap::new();
     let mut results: BTreeMap<String, Value> = (1..=p.script.len()).map(|i| (i.to_string(), Value::Null)).collect();
     let mut done_order = Vec::new();
-    let read_ids: Vec<String> = (1..=p.script.iter().filter(|s| matches!(s.op, Op::Read { .. })).count())
-        .map(|i| format!("r{i}"))
-        .collect();
+    let read_ids: Vec<String> =
+        (1..=p.script.iter().filter(|s| matches!(s.op, Op::Read { .. })).count()).map(|i| format!("r{i}")).collect();
     let mut read_values: BTreeMap<String, Value> = read_ids.iter().map(|r| (r.clone(), Value::Null)).collect();
     let (mut reads, mut stale, mut trusted) = (Vec::new(), Vec::new(), Vec::new());
     // Every byte each executed WRITE put in each file, the last writer winning.
@@ -1875,7 +1920,8 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
                 Err(e) => Value::text(e.code()),
             },
         );
-        blocks.insert(path.clone(), Value::List(inode.blocks.iter().flatten().map(|b| Value::Int(*b as i64)).collect()));
+        blocks
+            .insert(path.clone(), Value::List(inode.blocks.iter().flatten().map(|b| Value::Int(*b as i64)).collect()));
         for (pos, (b, writer)) in ideal.get(&fh).into_iter().flatten() {
             let now = data.as_ref().ok().and_then(|d| d.get(*pos as usize));
             if acked.contains(writer) && now != Some(b) {
@@ -1884,7 +1930,9 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
         }
     }
 
-    let by_name = |m: BTreeMap<Proc, i64>| Value::Map(m.into_iter().map(|(p, n)| (p.name().to_string(), Value::Int(n))).collect());
+    let by_name = |m: BTreeMap<Proc, i64>| {
+        Value::Map(m.into_iter().map(|(p, n)| (p.name().to_string(), Value::Int(n))).collect())
+    };
     let mut f = Facts::new();
     f.insert("reads".into(), Value::List(reads));
     f.insert("read_values".into(), Value::Map(read_values));
@@ -1900,4 +1948,278 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
     f.insert("file_blocks".into(), Value::Map(blocks));
     f.insert("lost_acknowledged_writes".into(), Value::texts(lost));
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{Corruption, Stream, MS, SEC};
+
+    const L: Layout = Layout { inodes: 6, data_blocks: 6, block_size: 4 };
+
+    fn apply(d: &mut Disk, writes: Vec<(usize, Vec<u8>, String)>) {
+        for (b, data, _) in writes {
+            d.write(b, stored(data), true);
+        }
+    }
+
+    fn disk(files: &[(&str, &str)]) -> Disk {
+        let mut d = Disk::new(L.total(), Stream::new(1, "test"));
+        let files: Vec<(String, Vec<u8>)> = files.iter().map(|(p, c)| (p.to_string(), c.as_bytes().to_vec())).collect();
+        let writes = {
+            let mut fs = Fs::new(&d, L, 0);
+            fs.format(&files).unwrap();
+            fs.writes
+        };
+        apply(&mut d, writes);
+        d
+    }
+
+    /// One server procedure against the disk, its writes applied after.
+    fn serve(d: &mut Disk, now: Time, req: Req) -> Result<Res, Errno> {
+        let (res, writes) = {
+            let mut fs = Fs::new(&*d, L, now);
+            let res = fs.serve(&req);
+            (res, fs.writes)
+        };
+        apply(d, writes);
+        res
+    }
+
+    fn lookup(d: &mut Disk, name: &str) -> (Fh, Attr) {
+        match serve(d, 0, Req::Lookup { dir: Fh::root(), name: name.into() }) {
+            Ok(Res::Handle(fh, a)) => (fh, a),
+            other => panic!("lookup {name}: {other:?}"),
+        }
+    }
+
+    fn read(d: &mut Disk, fh: Fh, off: u64, count: u64) -> Result<String, Errno> {
+        match serve(d, 0, Req::Read { fh, off, count })? {
+            Res::Data(data, _) => Ok(show_bytes(&data)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn inodes_round_trip_and_garbage_is_rejected() {
+        let f = Inode {
+            kind: Some(Kind::File),
+            gen: 3,
+            size: 9,
+            mtime: 1500,
+            blocks: vec![Some(7), None, Some(9)],
+            entries: vec![],
+        };
+        assert_eq!(String::from_utf8(f.encode()).unwrap(), "file gen=3 size=9 mtime=1500 blocks=7,-,9");
+        assert_eq!(Inode::decode(&f.encode()), Some(f));
+        let d =
+            Inode { kind: Some(Kind::Dir), gen: 1, size: 0, mtime: 0, blocks: vec![], entries: vec![("a".into(), 2)] };
+        assert_eq!(Inode::decode(&d.encode()), Some(d));
+        assert_eq!(Inode::decode(b"free gen=4"), Some(Inode::free(4)));
+        for bad in [&b""[..], b"file", b"file gen=x", b"dir gen=1 entries=a", b"sock gen=1", b"\xff\xfe"] {
+            assert_eq!(Inode::decode(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lookup_getattr_and_read_serve_a_formatted_file() {
+        let mut d = disk(&[("/notes", "draft"), ("/d/x", "hi")]);
+        let (fh, attr) = lookup(&mut d, "notes");
+        assert_eq!(fh, Fh { vol: 1, ino: 2, gen: 1 });
+        assert_eq!(attr, Attr { kind: Kind::File, size: 5, mtime: 0 });
+        assert_eq!(read(&mut d, fh, 0, 100), Ok("draft".into()));
+        assert_eq!(read(&mut d, fh, 3, 1), Ok("f".into()));
+        assert_eq!(read(&mut d, fh, 9, 4), Ok("".into()), "past the end reads nothing");
+        assert_eq!(serve(&mut d, 0, Req::Getattr { fh }), Ok(Res::Attr(attr)));
+        let (dir, _) = lookup(&mut d, "d");
+        let Ok(Res::Handle(x, _)) = serve(&mut d, 0, Req::Lookup { dir, name: "x".into() }) else { panic!() };
+        assert_eq!(read(&mut d, x, 0, 4), Ok("hi".into()));
+        assert_eq!(serve(&mut d, 0, Req::Lookup { dir, name: "y".into() }), Err(Errno::NoEnt));
+        assert_eq!(serve(&mut d, 0, Req::Lookup { dir: fh, name: "y".into() }), Err(Errno::NotDir));
+        assert_eq!(serve(&mut d, 0, Req::Read { fh: dir, off: 0, count: 4 }), Err(Errno::IsDir));
+    }
+
+    #[test]
+    fn write_merges_partial_blocks_extends_and_sets_mtime() {
+        let mut d = disk(&[("/a", "draft")]);
+        let (fh, _) = lookup(&mut d, "a");
+        let res = serve(&mut d, 7 * MS, Req::Write { fh, off: 2, data: b"XY".to_vec() });
+        assert_eq!(res, Ok(Res::Attr(Attr { kind: Kind::File, size: 5, mtime: 7 * MS })));
+        assert_eq!(read(&mut d, fh, 0, 99), Ok("drXYt".into()));
+        // Past the end: the gap reads as zeros, the file grows, a block is allocated.
+        serve(&mut d, 8 * MS, Req::Write { fh, off: 9, data: b"Z".to_vec() }).unwrap();
+        assert_eq!(read(&mut d, fh, 0, 99), Ok("drXYt\\x00\\x00\\x00\\x00Z".into()));
+        let fs = Fs::new(&d, L, 0);
+        assert_eq!(fs.load(fh.ino).unwrap().blocks, vec![Some(7), Some(8), Some(9)]);
+        // Repeating a WRITE changes nothing but the time: it is idempotent.
+        let again = serve(&mut d, 9 * MS, Req::Write { fh, off: 2, data: b"XY".to_vec() });
+        assert_eq!(again, Ok(Res::Attr(Attr { kind: Kind::File, size: 10, mtime: 9 * MS })));
+        assert_eq!(read(&mut d, fh, 0, 5), Ok("drXYt".into()));
+    }
+
+    #[test]
+    fn create_mkdir_and_remove_are_not_idempotent() {
+        let mut d = disk(&[]);
+        let root = Fh::root();
+        let Ok(Res::Handle(a, attr)) = serve(&mut d, 5, Req::Create { dir: root, name: "a".into() }) else { panic!() };
+        assert_eq!((a, attr.size, attr.mtime), (Fh { vol: 1, ino: 2, gen: 1 }, 0, 5));
+        assert_eq!(serve(&mut d, 6, Req::Create { dir: root, name: "a".into() }), Err(Errno::Exist));
+        assert!(matches!(serve(&mut d, 6, Req::Mkdir { dir: root, name: "d".into() }), Ok(Res::Handle(..))));
+        assert_eq!(serve(&mut d, 6, Req::Mkdir { dir: root, name: "d".into() }), Err(Errno::Exist));
+        assert_eq!(serve(&mut d, 7, Req::Remove { dir: root, name: "a".into() }), Ok(Res::Done));
+        assert_eq!(serve(&mut d, 8, Req::Remove { dir: root, name: "a".into() }), Err(Errno::NoEnt));
+        assert_eq!(serve(&mut d, 8, Req::Remove { dir: root, name: "d".into() }), Err(Errno::IsDir));
+        let Ok(Res::Attr(r)) = serve(&mut d, 9, Req::Getattr { fh: root }) else { panic!() };
+        assert_eq!((r.kind, r.size, r.mtime), (Kind::Dir, 1, 7), "the directory changed at the remove");
+    }
+
+    #[test]
+    fn a_reused_inode_gets_a_new_generation_and_old_handles_go_stale() {
+        let mut d = disk(&[("/tmp", "scratch")]);
+        let (old, _) = lookup(&mut d, "tmp");
+        serve(&mut d, 1, Req::Remove { dir: Fh::root(), name: "tmp".into() }).unwrap();
+        assert_eq!(serve(&mut d, 2, Req::Getattr { fh: old }), Err(Errno::Stale), "freed");
+        let Ok(Res::Handle(new, _)) = serve(&mut d, 3, Req::Create { dir: Fh::root(), name: "new".into() }) else {
+            panic!()
+        };
+        assert_eq!((new.ino, new.gen), (old.ino, old.gen + 1));
+        for req in [
+            Req::Getattr { fh: old },
+            Req::Read { fh: old, off: 0, count: 4 },
+            Req::Write { fh: old, off: 0, data: b"x".to_vec() },
+        ] {
+            assert_eq!(serve(&mut d, 4, req), Err(Errno::Stale), "reused");
+        }
+        assert_eq!(serve(&mut d, 4, Req::Getattr { fh: Fh { vol: 2, ..new } }), Err(Errno::Stale), "other volume");
+        assert_eq!(serve(&mut d, 4, Req::Getattr { fh: Fh { ino: 99, ..new } }), Err(Errno::Stale));
+        assert_eq!(read(&mut d, new, 0, 9), Ok("".into()), "the new file does not see the old data");
+    }
+
+    #[test]
+    fn disk_faults_change_what_the_server_answers() {
+        let mut d = disk(&[("/a", "abcdefgh")]);
+        let (fh, _) = lookup(&mut d, "a");
+        let data = Fs::new(&d, L, 0).load(fh.ino).unwrap().blocks;
+        let (b0, b1) = (data[0].unwrap(), data[1].unwrap());
+        d.corrupt(b1, Corruption::Latent);
+        assert_eq!(read(&mut d, fh, 0, 4), Ok("abcd".into()), "the other block still reads");
+        assert_eq!(read(&mut d, fh, 0, 8), Err(Errno::Io));
+        assert!(matches!(serve(&mut d, 0, Req::Getattr { fh }), Ok(Res::Attr(_))), "the inode is fine");
+        assert_eq!(
+            serve(&mut d, 1, Req::Write { fh, off: 5, data: b"X".to_vec() }),
+            Err(Errno::Io),
+            "partial write reads first"
+        );
+        assert!(
+            serve(&mut d, 1, Req::Write { fh, off: 4, data: b"WXYZ".to_vec() }).is_ok(),
+            "a whole block needs no read"
+        );
+        assert_eq!(read(&mut d, fh, 0, 8), Ok("abcdWXYZ".into()), "rewriting cured the latent error");
+        d.corrupt(b0, Corruption::BitFlip);
+        let flipped = read(&mut d, fh, 0, 4).unwrap();
+        let diff: u32 = flipped.bytes().zip("abcd".bytes()).map(|(a, b)| (a ^ b).count_ones()).sum();
+        assert!(flipped != "abcd" && (diff == 1 || flipped.contains("\\x")), "{flipped}");
+        d.corrupt(fh.ino as usize, Corruption::Latent);
+        assert_eq!(serve(&mut d, 2, Req::Getattr { fh }), Err(Errno::Io), "an unreadable inode");
+    }
+
+    #[test]
+    fn full_disks_and_huge_files_are_refused() {
+        let mut d = disk(&[]);
+        let root = Fh::root();
+        let Ok(Res::Handle(a, _)) = serve(&mut d, 0, Req::Create { dir: root, name: "a".into() }) else { panic!() };
+        assert_eq!(serve(&mut d, 0, Req::Write { fh: a, off: 24, data: b"x".to_vec() }), Err(Errno::FBig));
+        assert!(serve(&mut d, 0, Req::Write { fh: a, off: 0, data: vec![b'x'; 24] }).is_ok());
+        let Ok(Res::Handle(b, _)) = serve(&mut d, 0, Req::Create { dir: root, name: "b".into() }) else { panic!() };
+        assert_eq!(serve(&mut d, 0, Req::Write { fh: b, off: 0, data: b"y".to_vec() }), Err(Errno::NoSpc));
+        for n in ["c", "d", "e"] {
+            assert!(serve(&mut d, 0, Req::Create { dir: root, name: n.into() }).is_ok());
+        }
+        assert_eq!(serve(&mut d, 0, Req::Create { dir: root, name: "f".into() }), Err(Errno::NoSpc));
+        let p = Params { layout: L, files: vec![("/big".into(), vec![b'x'; 25])], ..Params::default() };
+        assert!(p.check_files().unwrap_err().contains("6 data blocks of 4 bytes"));
+        let p = Params { layout: L, files: vec![("/f".into(), vec![]), ("/f/g".into(), vec![])], ..Params::default() };
+        assert!(p.check_files().unwrap_err().contains("a parent of it is a file"));
+    }
+
+    #[test]
+    fn the_script_notation_reads_times_clients_and_data() {
+        let s = parse_step("200ms c0 write /a 0 hello world", 2).unwrap();
+        assert_eq!(s.when, When::At(200 * MS));
+        assert_eq!(s.op, Op::Write { path: "/a".into(), off: 0, data: b"hello world".to_vec() });
+        let s = parse_step("  +3s   c1 read /d/x.txt 4 2", 2).unwrap();
+        assert_eq!((s.when, s.client), (When::After(3 * SEC), 1));
+        assert_eq!(s.op, Op::Read { path: "/d/x.txt".into(), range: Some((4, 2)) });
+        assert_eq!(parse_step("c0 close /a", 1).unwrap().when, When::Next);
+        let quoted = parse_step("c0 write /a 3 \" two  spaces\"", 1).unwrap();
+        assert_eq!(quoted.op, Op::Write { path: "/a".into(), off: 3, data: b" two  spaces".to_vec() });
+        assert_eq!(quoted.to_string(), "c0 write /a 3  two  spaces");
+        assert_eq!(seconds(12_200 * MS), "12.2s");
+        assert_eq!(seconds(500 * MS), "500ms");
+        assert_eq!(seconds(3 * SEC), "3s");
+    }
+
+    #[test]
+    fn the_script_notation_points_at_the_bad_word() {
+        let err = |text: &str| parse_step(text, 2).unwrap_err();
+        let e = err("1s c2 open /a");
+        assert_eq!(e.at, 3);
+        assert!(e.message.contains("no client `c2`: clients are c0, c1"), "{}", e.message);
+        let e = err("1s c0 opne /a");
+        assert_eq!(e.at, 6);
+        assert!(e.message.contains("unknown operation `opne`") && e.message.contains("read PATH [OFFSET COUNT]"));
+        assert_eq!(err("c0 open a").at, 8);
+        assert!(err("c0 open /a/../b").message.contains("not a usable path"));
+        let e = err("c0 write /a x hi");
+        assert_eq!((e.at, e.message.contains("OFFSET `x`")), (12, true));
+        assert!(err("c0 write /a 0").message.contains("needs DATA"));
+        assert!(err("c0 write /a 0 \"open").message.contains("must close"));
+        assert_eq!(err("c0 read /a 1").at, 11);
+        assert!(err("c0 read /a 0 0").message.contains("COUNT must be at least 1"));
+        assert!(err("c0 close /a /b").message.contains("takes only a path"));
+        let e = err("10 c0 open /a");
+        assert_eq!(e.at, 0);
+        assert!(e.message.contains("time `10`") && e.message.contains("no unit"));
+        assert!(err("   ").message.contains("an empty step"));
+        assert!(err("5ms").message.contains("no client"));
+        assert!(err("c0").message.contains("no operation"));
+        assert!(err("c0 open").message.contains("needs a path"));
+        assert!(err("c01 open /a").message.contains("no client `c01`"));
+    }
+
+    #[test]
+    fn the_script_is_checked_as_a_whole() {
+        let script = |lines: &[&str]| -> Result<(), (usize, String)> {
+            let steps: Vec<Step> = lines.iter().map(|l| parse_step(l, 2).unwrap()).collect();
+            check_script(&steps, 2)
+        };
+        assert_eq!(script(&["c0 open /a", "c1 open /a", "c0 read /a", "c0 close /a", "c0 open /a"]), Ok(()));
+        let (i, m) = script(&["c0 open /a", "c1 read /a"]).unwrap_err();
+        assert_eq!(i, 1);
+        assert!(m.contains("c1 has not opened /a: add \"c1 open /a\""), "{m}");
+        assert_eq!(script(&["c0 open /a", "c0 open /a"]).unwrap_err().0, 1);
+        assert_eq!(script(&["c0 open /a", "c0 close /a", "c0 write /a 0 x"]).unwrap_err().0, 2);
+        let (i, m) = script(&["1s c0 create /a", "c1 create /b", "500ms c0 remove /a"]).unwrap_err();
+        assert_eq!(i, 2);
+        assert!(m.contains("go back in time: 500ms comes after a step at 1s"), "{m}");
+    }
+
+    #[test]
+    fn labels_hide_what_question_mode_asks() {
+        let p = Params::default();
+        let fh = Fh { vol: 1, ino: 2, gen: 1 };
+        let getattr = p.label(&Msg::Call { xid: 1, attempt: 2, req: Req::Getattr { fh } });
+        assert!(getattr[0].secret && crate::sim::plain(&getattr) == "GETATTR fh(1,2,1) (try 2)");
+        let remove = p.label(&Msg::Call { xid: 1, attempt: 1, req: Req::Remove { dir: fh, name: "a".into() } });
+        assert!(!remove[0].secret && crate::sim::plain(&remove) == "REMOVE \"a\"");
+        let reply = p.label(&Msg::Reply { xid: 1, proc: Proc::Remove, res: Err(Errno::NoEnt) });
+        assert_eq!((reply[0].secret, reply[1].secret, reply[1].text.as_str()), (false, true, "ENOENT"));
+        let data = p.label(&Msg::Reply {
+            xid: 1,
+            proc: Proc::Read,
+            res: Ok(Res::Data(b"a\"\n".to_vec(), Attr { kind: Kind::File, size: 3, mtime: 0 })),
+        });
+        assert!(data.iter().all(|s| s.secret));
+        assert_eq!(crate::sim::plain(&data), "reply READ \"a\\x22\\x0a\"");
+    }
 }
