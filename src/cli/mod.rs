@@ -101,6 +101,8 @@ pub struct RunArgs {
     pub solve: bool,
     /// Show more of the mechanism, as a sum of bits: 1 protocol internals
     /// (acks matched, tables, work started), 2 every timer, 4 cache state.
+    /// Lab 04 (nfs): 1 each call as the server runs it, 2 the clients' cache
+    /// decisions, 4 disk blocks written.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=7))]
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]
