@@ -131,6 +131,7 @@ script = ["0ms c1 open /t", "c1 read /t", "1s c0 remove /t", "c0 create /u", "5s
     assert_eq!(entry(&f, "read_values", "r2"), Value::text("ESTALE"));
     assert_eq!(entry(&f, "read_values", "r3"), Value::Null, "the new file is empty");
     assert_eq!(entry(&f, "results", "7"), Value::text("ok"));
+    assert_eq!(entry(&f, "file_generations", "/u"), Value::Int(2), "/u took /t's inode, one generation on");
 }
 
 const LOG: &str = r#"files = { "/log" = "old1old2old3" }
@@ -273,6 +274,8 @@ fn lab_4_detail_levels_reveal_calls_then_cache_decisions_then_disk_blocks() {
     let q = out(&["run", "4", "--detail", "7"]);
     assert!(!q.contains("attr cache hit") && !q.contains("GETATTR(") && !q.contains("READ("), "question mode leaks");
     assert!(!q.contains("ENOENT (") && q.contains("REMOVE(fh(1,1,1), \"tmp\") → ?"));
+    assert!(q.contains("block 4 ← inode 4: ?") && !q.contains("gen=2"), "an inode's new generation is an answer");
+    assert!(disk.contains("block 4 ← inode 4: \"file gen=2 size=0"));
 }
 
 /// Bad input: exit 2, one line on stderr with every needle, nothing on stdout.

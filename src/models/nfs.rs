@@ -468,7 +468,9 @@ impl Params {
         ctx.note(1, label);
         let through = !(self.unsafe_writes && proc == Proc::Write);
         for (b, data, what) in writes {
-            ctx.note(4, vec![shown(format!("block {b} ← {what}: \"{}\"", show_bytes(&data)))]);
+            // What the block now holds (an inode's generation, say) can be an answer.
+            let holds = secret(format!("\"{}\"", show_bytes(&data)));
+            ctx.note(4, vec![shown(format!("block {b} ← {what}: ")), holds]);
             ctx.disk_write(b, stored(data), through);
         }
         if !through && res.is_ok() {
@@ -612,6 +614,7 @@ pub const FACTS: &[&str] = &[
     "retried_remove_result",
     "file_contents",
     "file_blocks",
+    "file_generations",
     "lost_acknowledged_writes",
 ];
 
@@ -700,7 +703,7 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
 
     // The files at the end, as the server would serve them.
     let fs = Fs::new(&run.disks[SERVER], p.layout, run.end);
-    let (mut contents, mut blocks) = (BTreeMap::new(), BTreeMap::new());
+    let (mut contents, mut blocks, mut generations) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     let mut lost = BTreeSet::new();
     for (path, fh, inode) in fs.walk() {
         let data = fs.contents(fh);
@@ -713,6 +716,7 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
         );
         blocks
             .insert(path.clone(), Value::List(inode.blocks.iter().flatten().map(|b| Value::Int(*b as i64)).collect()));
+        generations.insert(path.clone(), Value::Int(fh.gen as i64));
         for (pos, (b, writer)) in ideal.get(&fh).into_iter().flatten() {
             let now = data.as_ref().ok().and_then(|d| d.get(*pos as usize));
             if acked.contains(writer) && now != Some(b) {
@@ -737,6 +741,7 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
     f.insert("retried_remove_result".into(), retried_remove);
     f.insert("file_contents".into(), Value::Map(contents));
     f.insert("file_blocks".into(), Value::Map(blocks));
+    f.insert("file_generations".into(), Value::Map(generations));
     f.insert("lost_acknowledged_writes".into(), Value::texts(lost));
     f
 }
