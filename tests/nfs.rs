@@ -108,8 +108,8 @@ script = ["0ms c0 remove /a", "1s c0 create /b", "2s c1 create /b"]"#;
     assert_eq!(entry(&f, "executions", "REMOVE"), Value::Int(3));
     assert_eq!(entry(&f, "calls", "REMOVE"), Value::Int(1));
     assert_eq!(f["retransmissions"], Value::Int(2));
-    let Value::Map(files) = &f["file_contents"] else { panic!() };
-    assert!(!files.contains_key("/a"), "the first try removed it: {files:?}");
+    assert_eq!(entry(&f, "file_contents", "/a"), Value::Null, "the first try removed it");
+    assert_eq!(entry(&f, "file_generations", "/a"), Value::Null);
     assert_eq!(entry(&f, "results", "2"), Value::text("ok"));
     assert_eq!(entry(&f, "results", "3"), Value::text("EEXIST"), "CREATE is not idempotent either");
 
@@ -251,6 +251,15 @@ fn injected_disk_faults_change_lab_4s_answers() {
 }
 
 #[test]
+fn lab_4_answers_every_question_even_when_nothing_gets_through() {
+    // /new is never created: its entry is there, as none.
+    let lost = json(&["inject", "4", "--drop", "1", "--format", "json"]);
+    assert_eq!(lost["faulted"]["answers"]["generation"], serde_json::Value::Null);
+    assert_eq!(lost["faulted"]["answers"]["log"], "old1old2old3");
+    assert_eq!(lost["faulted"]["answers"]["r2"], serde_json::Value::Null, "no read finished");
+}
+
+#[test]
 fn lab_4_unsafe_switch_decides_whether_the_crash_loses_data() {
     let safe = json(&["run", "4", "--set", "model.unsafe_writes=false", "--format", "json"]);
     assert_eq!(safe["answers"]["lost"], serde_json::json!([]));
@@ -310,7 +319,8 @@ fn bad_nfs_keys_and_steps_get_one_line_and_exit_2() {
     bad_input(&["run", "4", "--set", "model.unsafe_writes=maybe"], &["expected true or false"]);
     bad_input(&["run", "4", "--set", "model.block_size=100"], &["block_size must be from 1 to 64"]);
     bad_input(&["run", "4", "--set", "model.inodes=3"], &["files:", "does not fit", "3 inodes"]);
-    bad_input(&["run", "4", "--set", "model.sync=0ms"], &["sync must be longer than 0ms"]);
+    bad_input(&["run", "4", "--set", "model.sync=0ms"], &["sync must be at least 1ms, not 0ms"]);
+    bad_input(&["run", "4", "--set", "model.timeout=500us"], &["timeout must be at least 1ms, not 500us"]);
     bad_input(&["run", "4", "--set", "model.files.notes=x"], &["files:", "`notes` is not a usable path"]);
     bad_input(
         &["inject", "4", "--corrupt", "server:99@1s"],

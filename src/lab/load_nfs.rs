@@ -25,11 +25,11 @@ impl Loader<'_> {
         if let Some(n) = &m.data_blocks {
             layout.data_blocks = self.positive(n, "data_blocks", 256)? as usize;
         }
+        // Clients never give up, so a tiny timeout would make a long outage
+        // cost millions of events.
         for (d, key) in [(&m.timeout, "timeout"), (&m.sync, "sync")] {
-            if let Some(d) = d {
-                if d.get_ref().0 == 0 {
-                    return Err(self.err(d, format!("{key} must be longer than 0ms")));
-                }
+            if let Some(d) = d.as_ref().filter(|d| d.get_ref().0 < crate::sim::MS) {
+                return Err(self.err(d, format!("{key} must be at least 1ms, not {}", d.get_ref())));
             }
         }
         p.timeout = m.timeout.as_ref().map_or(p.timeout, |d| d.get_ref().0);

@@ -701,9 +701,13 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
         .find(|op| matches!(p.script[**op].op, Op::Remove(_)) && retried.contains(op))
         .map_or(Value::Null, |op| results[&(op + 1).to_string()].clone());
 
-    // The files at the end, as the server would serve them.
+    // The files at the end, as the server would serve them. Every path the
+    // lab names has an entry, so a question about one never lacks its key.
     let fs = Fs::new(&run.disks[SERVER], p.layout, run.end);
-    let (mut contents, mut blocks, mut generations) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let named = p.files.iter().map(|(path, _)| path.as_str()).chain(p.script.iter().map(|s| s.op.path()));
+    let mut contents: BTreeMap<String, Value> = named.map(|path| (path.to_string(), Value::Null)).collect();
+    let mut blocks: BTreeMap<String, Value> = contents.keys().map(|k| (k.clone(), Value::List(vec![]))).collect();
+    let mut generations = contents.clone();
     let mut lost = BTreeSet::new();
     for (path, fh, inode) in fs.walk() {
         let data = fs.contents(fh);
