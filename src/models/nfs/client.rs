@@ -392,6 +392,7 @@ impl Params {
         if let Some(f) = c.fds.get_mut(&fd) {
             f.offset = b;
         }
+        ctx.note(2, vec![shown(format!("fd {fd} offset → {b}"))]);
         self.finish(c, Outcome::Bytes { data, cached, from }, ctx);
     }
 
