@@ -48,7 +48,7 @@ fn broken_lab(dir: &Path, from: &str, to: &str) -> String {
 #[test]
 fn list_names_every_lab() {
     let out = stdout(&["list"]);
-    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "05", "afs", "predict"] {
+    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "04", "nfs", "05", "afs", "predict"] {
         assert!(out.contains(s), "{out}");
     }
 }
@@ -87,7 +87,7 @@ fn lab_names_resolve_by_number_padded_number_slug_and_path() {
 
 #[test]
 fn runs_are_byte_identical_and_seeds_differ() {
-    for lab in ["1", "2", "3", "5"] {
+    for lab in ["1", "2", "3", "4", "5"] {
         assert_eq!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve"]));
         assert_eq!(stdout(&["run", lab, "--format", "json"]), stdout(&["run", lab, "--format", "json"]));
         assert_ne!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve", "--seed", "2"]));
@@ -150,7 +150,7 @@ fn filled_template(lab: &str, seed: &str, spoil: Option<usize>) -> String {
 #[test]
 fn solved_answers_get_full_marks_through_the_cli_at_50_seeds() {
     let dir = tempfile::tempdir().unwrap();
-    for lab in ["1", "2", "3", "5"] {
+    for lab in ["1", "2", "3", "4", "5"] {
         for seed in 1..=50 {
             let seed = seed.to_string();
             let path = write(dir.path(), "answers.toml", &filled_template(lab, &seed, None));
@@ -174,7 +174,7 @@ fn solved_answers_get_full_marks_through_the_cli_at_50_seeds() {
 #[test]
 fn check_reports_in_json_and_a_blank_template_scores_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    for lab in ["1", "2", "3", "5"] {
+    for lab in ["1", "2", "3", "4", "5"] {
         let path = write(dir.path(), "answers.toml", &filled_template(lab, "17", None));
         let json = distlab().args(["check", lab, path.to_str().unwrap(), "--format", "json"]).output().unwrap();
         assert_eq!(json.status.code(), Some(0));

@@ -43,15 +43,17 @@ fn wrong(kind: Kind, v: &toml::Value) -> toml::Value {
 }
 
 #[test]
-fn the_catalogue_has_its_labs_with_enough_questions() {
+fn the_catalogue_has_every_lab_with_enough_questions() {
     let labs = labs();
     let codes: Vec<String> = labs.iter().map(|l| l.code()).collect();
-    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "05-afs"]);
+    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "04-nfs", "05-afs"]);
     let nodes: Vec<Vec<String>> = labs.iter().map(|l| l.node_names()).collect();
     assert_eq!(nodes[0], ["sender", "receiver"]);
     assert_eq!(nodes[1], ["sender", "receiver"]);
     assert_eq!(nodes[2], ["client", "server"]);
-    assert_eq!(nodes[3], ["server", "c0", "c1", "c2"]);
+    let by_slug = |s: &str| labs.iter().find(|l| l.slug == s).map(|l| l.node_names()).unwrap_or_default();
+    assert_eq!(by_slug("nfs"), ["server", "c0", "c1"]);
+    assert_eq!(by_slug("afs"), ["server", "c0", "c1", "c2"]);
     for lab in &labs {
         assert!(lab.questions.len() >= 5, "{} has {} questions", lab.code(), lab.questions.len());
         assert!(lab.intro.len() > 400, "{} needs an intro that teaches", lab.code());
@@ -141,6 +143,10 @@ fn faults_bite_at_most_seeds() {
     assert!(count(afs, "hits") >= 45);
     assert!(count(afs, "outdated_reads") >= 20);
     assert!(count(afs, "clobbered") >= 10);
+    let nfs = labs.iter().find(|l| l.slug == "nfs").expect("lab 04");
+    assert!(count(nfs, "stale_reads") >= 45);
+    assert!(count(nfs, "lost_acknowledged_writes") >= 40);
+    assert!(count(nfs, "retried_remove_result") >= 45);
 }
 
 #[test]

@@ -167,8 +167,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub solve: bool,
     /// Show more of the mechanism, as a sum of bits: 1 protocol internals
-    /// (acks matched, tables, work started; lab 05: fetches and stores), 2
-    /// every timer (lab 05: callbacks and invalidations), 4 cache state.
+    /// (acks matched, tables, work started; lab 04: server calls; lab 05:
+    /// fetches and stores), 2 every timer (lab 04: cache decisions; lab 05:
+    /// callbacks and invalidations), 4 cache state (lab 04: disk blocks).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=7))]
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]

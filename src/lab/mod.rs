@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod diag;
 pub mod explore;
 pub mod faults;
+mod load_nfs;
 pub mod overrides;
 pub mod schema;
 pub mod starter;
@@ -211,6 +212,7 @@ fn load_inner(text: &str, file: &str, top: bool) -> Result<Lab, Diag> {
         "datagram" => ctx.load::<DatagramSection>(|c, m| c.datagram(m)),
         "reliable" => ctx.load::<ReliableSection>(|c, m| c.reliable(m)),
         "rpc" => ctx.load::<RpcSection>(|c, m| c.rpc(m)),
+        "nfs" => ctx.load::<NfsSection>(|c, m| c.nfs(m)),
         "afs" => ctx.load::<AfsSection>(|c, m| c.afs(m)),
         other => {
             let hint = diag::suggest(other, MODEL_NAMES.iter().copied())

@@ -344,3 +344,23 @@ pub struct AfsSection {
     pub reboot: Option<Dur>,
     pub revalidate: Option<bool>,
 }
+
+/// `name = "nfs"`: see docs/LAB_FORMAT.md for every key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NfsSection {
+    pub name: String,
+    pub clients: Option<Spanned<u32>>,
+    pub script: Spanned<Vec<Spanned<String>>>,
+    pub files: Option<Spanned<std::collections::BTreeMap<String, Spanned<String>>>>,
+    pub timeout: Option<Spanned<Dur>>,
+    pub attr_timeout: Option<Dur>,
+    #[serde(default)]
+    pub unsafe_writes: bool,
+    pub sync: Option<Spanned<Dur>>,
+    pub reboot: Option<Dur>,
+    pub block_size: Option<Spanned<u32>>,
+    pub inodes: Option<Spanned<u32>>,
+    pub data_blocks: Option<Spanned<u32>>,
+}
+

@@ -4,6 +4,7 @@
 
 pub mod afs;
 pub mod datagram;
+pub mod nfs;
 pub mod reliable;
 pub mod rpc;
 
@@ -20,10 +21,11 @@ pub enum ModelConfig {
     Reliable(reliable::Params),
     Rpc(rpc::Params),
     Afs(afs::Params),
+    Nfs(nfs::Params),
 }
 
 /// The model names a lab file may use, in catalogue order.
-pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "afs"];
+pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "nfs", "afs"];
 
 /// Everything one run needs: the lab after seed, overrides and faults.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +74,7 @@ impl ModelConfig {
             ModelConfig::Reliable(_) => "reliable",
             ModelConfig::Rpc(_) => "rpc",
             ModelConfig::Afs(_) => "afs",
+            ModelConfig::Nfs(_) => "nfs",
         }
     }
 
@@ -80,6 +83,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => p.node_names(),
             ModelConfig::Reliable(p) => p.node_names(),
             ModelConfig::Rpc(p) => p.node_names(),
+            ModelConfig::Nfs(p) => p.node_names(),
             ModelConfig::Afs(p) => p.node_names(),
         }
     }
@@ -102,6 +106,7 @@ impl ModelConfig {
             ModelConfig::Rpc(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             // AFS keeps its files in the engine's durable state, not on a block disk.
             ModelConfig::Afs(_) => vec![0; n],
+            ModelConfig::Nfs(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
         }
     }
 
@@ -115,6 +120,7 @@ impl ModelConfig {
             ModelConfig::Reliable(_) => reliable::INVARIANTS,
             ModelConfig::Rpc(_) => rpc::INVARIANTS,
             ModelConfig::Afs(_) => afs::INVARIANTS,
+            ModelConfig::Nfs(_) => &[],
         }
     }
 
@@ -144,6 +150,7 @@ impl ModelConfig {
                 )
             }
             ModelConfig::Afs(p) => p.describe(),
+            ModelConfig::Nfs(p) => p.describe(),
         }
     }
 }
@@ -154,6 +161,7 @@ pub fn fact_names(model: &str) -> &'static [&'static str] {
         "reliable" => reliable::FACTS,
         "rpc" => rpc::FACTS,
         "afs" => afs::FACTS,
+        "nfs" => nfs::FACTS,
         _ => &[],
     }
 }
@@ -164,6 +172,7 @@ pub fn run(sc: &Scenario) -> Outcome {
         ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts, reliable::violations, true),
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, true),
         ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts, afs::violations, true),
+        ModelConfig::Nfs(p) => run_model(p, sc, nfs::facts, no_violations, true),
     }
 }
 
@@ -175,8 +184,14 @@ pub fn check(sc: &Scenario) -> Vec<Violation> {
         ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts, reliable::violations, false),
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, false),
         ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts, afs::violations, false),
+        ModelConfig::Nfs(p) => run_model(p, sc, nfs::facts, no_violations, false),
     }
     .violations
+}
+
+/// For models that declare no invariants.
+fn no_violations<M: Model>(_: &M, _: &Run<M>) -> Vec<Violation> {
+    Vec::new()
 }
 
 type FactsFn<M> = fn(&M, &Run<M>) -> Facts;

@@ -34,6 +34,10 @@ pub trait Model {
     fn disk_blocks(&self, _node: NodeId) -> usize {
         0
     }
+    /// The detail bit that shows this model's disk writes in the trace.
+    fn disk_detail(&self) -> u8 {
+        1
+    }
     /// How a message reads in the trace.
     fn label(&self, msg: &Self::Msg) -> Label;
     /// How a timer reads in the trace, and the detail level that shows it.
@@ -403,8 +407,8 @@ impl<'m, M: Model> World<'m, M> {
         }
     }
 
-    /// Disk writes show at detail bit 1; where a write really went is secret,
-    /// because the drive itself does not know.
+    /// Disk writes show at the model's disk detail bit; where a write really
+    /// went is secret, because the drive itself does not know.
     fn log_write(&mut self, node: NodeId, block: usize, result: &WriteResult) {
         if !self.record {
             return;
@@ -417,7 +421,8 @@ impl<'m, M: Model> World<'m, M> {
         };
         let secret = matches!(result, WriteResult::Misdirected(_) | WriteResult::Lost);
         let label = vec![shown(format!("disk: write block {block} ")), Seg { text: what, secret }];
-        self.log(Event::Note { node, level: 1, outcome: false, label });
+        let level = self.model.disk_detail();
+        self.log(Event::Note { node, level, outcome: false, label });
     }
 
     fn with_node(&mut self, node: NodeId, f: impl FnOnce(&M, &mut M::Node, &mut Ctx<M>)) {
