@@ -143,8 +143,9 @@ pub struct InjectArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Corrupt a disk block at time T: NODE:BLOCK@T, a bit flip unless
-    /// /KIND says misdirect (the next write lands on the next block) or
-    /// lostwrite (the next write is never stored).
+    /// /KIND says swap (two neighbouring bytes trade places), misdirect (the
+    /// next write lands on the next block) or lostwrite (the next write is
+    /// never stored).
     #[arg(long, value_name = "NODE:BLOCK@T[/KIND]")]
     pub corrupt: Vec<String>,
     /// A latent sector error at time T: reads of the block fail until it is rewritten.

@@ -98,7 +98,7 @@ pub fn parse_block(spec: &str, names: &[String], disks: &[usize]) -> Result<(Nod
 }
 
 pub const CORRUPT_HELP: &str =
-    "write NODE:BLOCK@TIME, optionally /KIND with KIND one of bitflip (the default), misdirect, lostwrite: such as server:3@50ms/misdirect";
+    "write NODE:BLOCK@TIME, optionally /KIND with KIND one of bitflip (the default), swap, misdirect, lostwrite: such as server:3@50ms/misdirect";
 
 /// `--corrupt server:3@50ms[/kind]` and `--lse server:3@50ms`.
 pub fn parse_corrupt(spec: &str, names: &[String], disks: &[usize], latent: bool) -> Result<FaultDef, String> {
