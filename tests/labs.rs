@@ -43,14 +43,16 @@ fn wrong(kind: Kind, v: &toml::Value) -> toml::Value {
 }
 
 #[test]
-fn the_catalogue_has_labs_01_to_03_with_enough_questions() {
+fn the_catalogue_has_its_labs_with_enough_questions() {
     let labs = labs();
     let codes: Vec<String> = labs.iter().map(|l| l.code()).collect();
-    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc"]);
+    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "06-integrity"]);
     let nodes: Vec<Vec<String>> = labs.iter().map(|l| l.node_names()).collect();
     assert_eq!(nodes[0], ["sender", "receiver"]);
     assert_eq!(nodes[1], ["sender", "receiver"]);
     assert_eq!(nodes[2], ["client", "server"]);
+    assert_eq!(nodes[3], ["host", "mirror"]);
+    assert!(labs[3].questions.len() >= 6);
     for lab in &labs {
         assert!(lab.questions.len() >= 5, "{} has {} questions", lab.code(), lab.questions.len());
         assert!(lab.intro.len() > 400, "{} needs an intro that teaches", lab.code());
@@ -135,6 +137,8 @@ fn faults_bite_at_most_seeds() {
     assert!(count(&labs[1], "suppressed") >= 30);
     assert!(count(&labs[2], "cached_replies") >= 30);
     assert!(count(&labs[2], "client_failed") >= 10);
+    assert!(count(&labs[3], "returned_wrong") == 50);
+    assert!(count(&labs[3], "repaired") == 50);
 }
 
 #[test]
@@ -168,4 +172,123 @@ fn a_server_crash_makes_at_most_once_execute_a_retried_request_twice() {
     assert_eq!(base["duplicate_executions"], Value::List(vec![]));
     assert_eq!(f["duplicate_executions"], Value::texts(["r4"]));
     assert_eq!(f["belief_mismatch"], Value::texts(["r4"]));
+}
+
+fn integrity_lab(overrides: &[&str]) -> Lab {
+    let specs: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    catalog::resolve_with("6", &specs).expect("lab 06 loads with these overrides")
+}
+
+fn facts_of(lab: &Lab, seed: u64, inj: &Injection) -> distlab::questions::Facts {
+    lab.solve(seed, inj).expect("solves").outcome.facts
+}
+
+fn entry(facts: &distlab::questions::Facts, fact: &str, key: &str) -> Value {
+    match &facts[fact] {
+        Value::Map(m) => m.get(key).cloned().unwrap_or_else(|| panic!("{fact} has no {key}: {m:?}")),
+        other => panic!("{fact} is not a table: {other}"),
+    }
+}
+
+fn texts(items: &[&str]) -> Value {
+    Value::texts(items.iter().copied())
+}
+
+#[test]
+fn lab_06_teaches_the_same_lessons_at_every_seed() {
+    let lab = integrity_lab(&[]);
+    for seed in 1..=50 {
+        let f = facts_of(&lab, seed, &Injection::default());
+        // The misdirected write of b4 lands on b0: only the address notices there,
+        // and b4 keeps its formatted zeros, which pass every check.
+        assert_eq!(entry(&f, "detected_by", "host:4"), texts(&["address"]));
+        assert_eq!(entry(&f, "rejected_by", "b0"), texts(&["address"]), "seed {seed}");
+        assert_eq!(entry(&f, "rejected_by", "b4"), texts(&[]));
+        assert_eq!(f["returned_wrong"], texts(&["b4"]), "seed {seed}");
+        // A single bit flip changes every checksum.
+        assert_eq!(entry(&f, "detected_by", "host:1"), texts(&["add", "xor", "fletcher", "crc32"]));
+        // A swap never changes the sum or the XOR; CRC-32 always sees it in 4 bytes.
+        let Value::List(swap) = entry(&f, "detected_by", "host:2") else { panic!() };
+        assert!(swap.contains(&Value::text("crc32")) && !swap.contains(&Value::text("add")));
+        assert!(!swap.contains(&Value::text("xor")));
+        // Unchecked, the misdirected, flipped, swapped and stale blocks all read wrong.
+        assert_eq!(f["wrong_reads"], texts(&["b0", "b1", "b2", "b4"]));
+        // The lost write on the mirror is invisible to checks: the scrubber only sees the copies disagree.
+        assert_eq!(entry(&f, "detected_by", "mirror:3"), texts(&[]));
+        assert_eq!(f["scrub_mismatches"], texts(&["b3", "b4"]));
+        assert_eq!(f["scrub_repairs"], texts(&["mirror:1"]));
+        assert_eq!(f["repaired"], Value::Int(1));
+        assert_eq!(f["still_wrong"], texts(&["host:4", "mirror:3"]));
+    }
+}
+
+#[test]
+fn lab_06_weak_checksums_let_the_swap_through() {
+    for (checksum, wrong) in [
+        ("add", &["b2", "b4"][..]),
+        ("xor", &["b2", "b4"]),
+        ("fletcher", &["b4"]),
+        ("crc32", &["b4"]),
+        ("none", &["b1", "b2", "b4"]),
+    ] {
+        let lab = integrity_lab(&[&format!("model.checksum={checksum}")]);
+        let f = facts_of(&lab, 1, &Injection::default());
+        assert_eq!(f["returned_wrong"], texts(wrong), "checksum {checksum}");
+    }
+    // With nothing stored at all, the reads return exactly what the unchecked reader would.
+    let lab = integrity_lab(&["model.checksum=none", "model.address=false"]);
+    let f = facts_of(&lab, 1, &Injection::default());
+    assert_eq!(f["returned_wrong"], f["wrong_reads"]);
+    assert_eq!(f["read_repaired"], texts(&[]));
+}
+
+#[test]
+fn lab_06_given_data_has_the_homework_checksums() {
+    let lab = integrity_lab(&["model.data=216,194,107,66"]);
+    let f = facts_of(&lab, 1, &Injection::default());
+    assert_eq!(entry(&f, "data", "b0").to_string(), "216, 194, 107, 66");
+    assert_eq!(entry(&f, "add", "b0"), Value::Int(71));
+    assert_eq!(entry(&f, "xor", "b0"), Value::Int(51));
+    assert_eq!(entry(&f, "fletcher", "b0"), Value::List(vec![Value::Int(73), Value::Int(196)]));
+    assert_eq!(entry(&f, "crc32", "b0"), Value::Int(0x4e54_9e94));
+    // The list form reads the same; the other blocks stay as the seed made them.
+    let listed = facts_of(&integrity_lab(&["model.data=[216, 194, 107, 66]"]), 1, &Injection::default());
+    assert_eq!(listed["data"], f["data"]);
+    let random = facts_of(&integrity_lab(&[]), 1, &Injection::default());
+    assert_eq!(entry(&random, "data", "b3"), entry(&f, "data", "b3"));
+}
+
+#[test]
+fn lab_06_injected_disk_faults_change_the_answers() {
+    let lab = integrity_lab(&[]);
+    let base = facts_of(&lab, 1, &Injection::default());
+    let inject = |f: FaultDef| facts_of(&lab, 1, &Injection { faults: vec![f], ..Injection::default() });
+    let corrupt = |node, block, kind, at| FaultDef::Corrupt { node, block, kind, at };
+    use distlab::sim::Corruption;
+
+    // A latent error on the host's b3: the drive reports it, the host reads the
+    // mirror's b3, whose write was lost, and that stale copy passes: the app
+    // gets zeros and the repair copies them over the host's good data.
+    let f = inject(corrupt(0, 3, Corruption::Latent, 50_000));
+    assert_eq!(entry(&f, "rejected_by", "b3"), texts(&["drive"]));
+    assert_eq!(f["returned_wrong"], texts(&["b3", "b4"]));
+    assert_eq!(f["scrub_mismatches"], texts(&["b4"]), "both b3 copies now hold the same zeros");
+    assert_eq!(f["wrong_reads"], base["wrong_reads"], "a read error is not wrong data");
+
+    // A bit flip on the host's b0 after the misdirected write: now both checks fail there.
+    let f = inject(corrupt(0, 0, Corruption::BitFlip, 50_000));
+    assert_eq!(entry(&f, "rejected_by", "b0"), texts(&["fletcher", "address"]));
+
+    // Another bad mirror copy after the reads: one more scrubber repair.
+    let f = inject(corrupt(1, 0, Corruption::BitFlip, 150_000));
+    assert_eq!(f["repaired"], Value::Int(2));
+    assert_eq!(f["scrub_repairs"], texts(&["mirror:0", "mirror:1"]));
+
+    // A lost write on the host's b2 before the data is written: the host's b2
+    // keeps zeros, which pass; the byte swap at 40ms then hits those zeros and
+    // changes nothing.
+    let f = inject(corrupt(0, 2, Corruption::LostWrite, 5_000));
+    assert_eq!(f["returned_wrong"], texts(&["b2", "b4"]));
+    assert_eq!(entry(&f, "detected_by", "host:2"), texts(&[]));
+    assert_eq!(entry(&f, "detected_by", "host:2#2"), texts(&[]));
 }

@@ -2,7 +2,9 @@
 //! (see [`crate::sim::Model`]); this module runs whichever one a scenario
 //! names and erases its types, so rendering and grading need not know it.
 
+pub mod checksum;
 pub mod datagram;
+pub mod integrity;
 pub mod reliable;
 pub mod rpc;
 
@@ -16,10 +18,11 @@ pub enum ModelConfig {
     Datagram(datagram::Params),
     Reliable(reliable::Params),
     Rpc(rpc::Params),
+    Integrity(integrity::Params),
 }
 
 /// The model names a lab file may use, in catalogue order.
-pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc"];
+pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "integrity"];
 
 /// Everything one run needs: the lab after seed, overrides and faults.
 #[derive(Clone, Debug, PartialEq)]
@@ -48,6 +51,7 @@ impl ModelConfig {
             ModelConfig::Datagram(_) => "datagram",
             ModelConfig::Reliable(_) => "reliable",
             ModelConfig::Rpc(_) => "rpc",
+            ModelConfig::Integrity(_) => "integrity",
         }
     }
 
@@ -56,6 +60,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => p.node_names(),
             ModelConfig::Reliable(p) => p.node_names(),
             ModelConfig::Rpc(p) => p.node_names(),
+            ModelConfig::Integrity(p) => p.node_names(),
         }
     }
 
@@ -66,6 +71,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Reliable(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Rpc(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            ModelConfig::Integrity(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
         }
     }
 
@@ -98,7 +104,35 @@ impl ModelConfig {
                     ops.join(", ")
                 )
             }
+            ModelConfig::Integrity(p) => integrity_params(p),
         }
+    }
+}
+
+fn integrity_params(p: &integrity::Params) -> String {
+    let data = match &p.data {
+        Some(d) => d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
+        None => "random".to_string(),
+    };
+    let scrub = p.scrub_at.map_or("never".to_string(), fmt_time);
+    format!(
+        "blocks={} block_size={} data={data} checksum={} address={}\n  write_at={} read_at={} scrub_at={scrub} timeout={}",
+        p.blocks,
+        p.block_size,
+        p.checksum,
+        p.address,
+        fmt_time(p.write_at),
+        fmt_time(p.read_at),
+        fmt_time(p.timeout)
+    )
+}
+
+/// What a model shows between the intro and the timeline: lab 06's data in
+/// decimal, hex and binary. Empty for the other models.
+pub fn preface(sc: &Scenario, out: &Outcome, solve: bool) -> String {
+    match &sc.model {
+        ModelConfig::Integrity(p) => integrity::preface(p, &out.facts, solve),
+        _ => String::new(),
     }
 }
 
@@ -107,6 +141,7 @@ pub fn fact_names(model: &str) -> &'static [&'static str] {
         "datagram" => datagram::FACTS,
         "reliable" => reliable::FACTS,
         "rpc" => rpc::FACTS,
+        "integrity" => integrity::FACTS,
         _ => &[],
     }
 }
@@ -116,6 +151,7 @@ pub fn run(sc: &Scenario) -> Outcome {
         ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts),
         ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts),
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts),
+        ModelConfig::Integrity(p) => run_model(p, sc, integrity::facts),
     }
 }
 

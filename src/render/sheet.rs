@@ -18,6 +18,11 @@ pub fn sheet(
     s.push('\n');
     s.push_str(&wrap(&lab.intro, "  "));
     s.push('\n');
+    let preface = crate::models::preface(sc, out, view.solve);
+    if !preface.is_empty() {
+        s.push_str(&preface);
+        s.push('\n');
+    }
     s.push_str(&timeline(out, sc, view));
     s.push('\n');
     s.push_str(&questions(answers, view.solve));
