@@ -292,3 +292,31 @@ fn lab_06_injected_disk_faults_change_the_answers() {
     assert_eq!(entry(&f, "detected_by", "host:2"), texts(&[]));
     assert_eq!(entry(&f, "detected_by", "host:2#2"), texts(&[]));
 }
+
+#[test]
+fn lab_06_answers_every_question_whatever_crashes_or_the_network_do() {
+    let lab = integrity_lab(&[]);
+    let mut injections = vec![
+        Injection { drop: Some(1.0), ..Injection::default() },
+        Injection { drop: Some(0.5), duplicate: Some(0.5), ..Injection::default() },
+    ];
+    for at in [0, 5_000, 11_000, 50_000, 101_000, 103_000, 150_000, 201_000, 203_000] {
+        for node in [0, 1] {
+            injections.push(Injection { faults: vec![FaultDef::Crash { node, at }], ..Injection::default() });
+            injections.push(Injection {
+                faults: vec![FaultDef::Crash { node, at }, FaultDef::Restart { node, at: at + 30_000 }],
+                ..Injection::default()
+            });
+        }
+    }
+    for inj in &injections {
+        let solved = lab.solve(lab.seed, inj).unwrap_or_else(|e| panic!("{inj:?}: {e}"));
+        assert_eq!(solved.answers.len(), lab.questions.len());
+    }
+    // The host down through the reads: the app reads nothing, so nothing reads wrong.
+    let down = Injection { faults: vec![FaultDef::Crash { node: 0, at: 50_000 }], ..Injection::default() };
+    let f = facts_of(&lab, 1, &down);
+    assert_eq!(f["returned_wrong"], texts(&[]));
+    assert_eq!(entry(&f, "read_results", "b0"), Value::Null);
+    assert_eq!(entry(&f, "rejected_by", "b0"), texts(&[]));
+}

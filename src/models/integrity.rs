@@ -600,12 +600,13 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
     f.insert("detected_by".into(), Value::Map(detected));
 
     let blocks = 0..p.blocks;
+    // A block the app never read has nothing rejected (read_results says none),
+    // so a set question about it still has a list to compare with.
     let rejected = blocks
         .clone()
         .map(|x| {
-            let v =
-                local.get(&x).map_or(Value::Null, |(_, failed)| Value::texts(failed.iter().map(|c| p.check_name(*c))));
-            (b(x), v)
+            let failed = local.get(&x).map(|(_, failed)| failed.as_slice()).unwrap_or_default();
+            (b(x), Value::texts(failed.iter().map(|c| p.check_name(*c))))
         })
         .collect();
     f.insert("rejected_by".into(), Value::Map(rejected));
