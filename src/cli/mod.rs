@@ -54,6 +54,7 @@ Examples:
   distlab run 3 --format json        answers, facts and the whole trace
   distlab run labs/my-lab.toml       a lab file of your own
   distlab run 2 --set model.timeout=30ms   what a shorter timeout does
+  distlab run 6 --set model.data=216,194,107,66   checksums of the book's homework bytes
   distlab run 2 --template > answers.toml")]
     Run(RunArgs),
     /// Run a lab with extra faults and compare every answer with the fault-free run.
@@ -63,6 +64,7 @@ Examples:
   distlab inject 2 --delay 5ms..120ms --duplicate 0.2
   distlab inject 3 --crash server@60ms               (the server reboots by itself)
   distlab inject 3 --crash server@60ms --restart server@200ms
+  distlab inject 6 --lse host:3@50ms --corrupt mirror:0@150ms/swap
   distlab inject 2 --partition sender/receiver@50ms..250ms
   distlab inject 2 --partition receiver>sender@0ms..300ms   (one-way: acks lost)
   distlab inject 2 --plan faults.toml
@@ -100,7 +102,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub solve: bool,
     /// Show more of the mechanism, as a sum of bits: 1 protocol internals
-    /// (acks matched, tables, work started), 2 every timer, 4 cache state.
+    /// (acks matched, tables, work started, disk writes and the copies read),
+    /// 2 every timer, 4 cache state.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=7))]
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]
