@@ -60,9 +60,6 @@ pub const FACTS: &[&str] = &[
     "still_wrong",
 ];
 
-/// The names `detected_by` uses, in the order it lists them.
-pub const DETECTORS: &[&str] = &["add", "xor", "fletcher", "crc32", "address", "drive"];
-
 /// A check a reader makes on a copy, and that the copy can fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Check {
@@ -459,16 +456,20 @@ impl Model for Params {
                 let copies = (0..self.blocks).map(|x| ctx.disk_read(x)).collect();
                 ctx.send(HOST, Msg::Scanned { id, copies });
             }
-            (Node::Host(h), Msg::Copy { id, block, copy }) => match h.waits.remove(&id) {
-                Some(Wait::Read { timer, .. }) => {
-                    ctx.cancel_timer(timer);
+            // An answer counts only for the wait it was sent for: a duplicate,
+            // or one that came after the timeout, is ignored.
+            (Node::Host(h), Msg::Copy { id, block, copy }) => match h.waits.get(&id) {
+                Some(Wait::Read { block: wanted, timer }) if *wanted == block => {
+                    ctx.cancel_timer(*timer);
+                    h.waits.remove(&id);
                     self.mirror_copy(h, block, copy, ctx);
                 }
                 _ => ctx.note(1, vec![shown(format!("late copy of {}: ignored", b(block)))]),
             },
-            (Node::Host(h), Msg::Scanned { id, copies }) => match h.waits.remove(&id) {
+            (Node::Host(h), Msg::Scanned { id, copies }) => match h.waits.get(&id) {
                 Some(Wait::Scan { timer }) => {
-                    ctx.cancel_timer(timer);
+                    ctx.cancel_timer(*timer);
+                    h.waits.remove(&id);
                     self.scrub(Some(copies), ctx);
                 }
                 _ => ctx.note(1, vec![shown("late scan: ignored")]),
@@ -489,20 +490,19 @@ impl Model for Params {
             return Node::Mirror;
         }
         self.schedule(ctx);
+        // The old incarnation used at most blocks + 2 ids; starting past them
+        // keeps a late answer to it from passing for a new request's.
         Node::Host(Host { data: Vec::new(), next_id: 1000, waits: BTreeMap::new() })
     }
 
+    /// Which blocks a scrub repair touches is a blank: a question may ask it.
     fn label(&self, msg: &Msg) -> Label {
-        let blocks = |bs: &[usize]| span(bs);
+        let written = |bs: &[(usize, Stored)]| span(&bs.iter().map(|(x, _)| *x).collect::<Vec<_>>());
         match msg {
-            Msg::Write { blocks: bs, repair: false, .. } => {
-                vec![shown(format!("write {}", blocks(&bs.iter().map(|(x, _)| *x).collect::<Vec<_>>())))]
-            }
-            Msg::Write { blocks: bs, repair: true, .. } => {
-                vec![shown("repair "), secret(blocks(&bs.iter().map(|(x, _)| *x).collect::<Vec<_>>()))]
-            }
-            Msg::Written { blocks: bs, repair: false, .. } => vec![shown(format!("written {}", blocks(bs)))],
-            Msg::Written { blocks: bs, repair: true, .. } => vec![shown("repaired "), secret(blocks(bs))],
+            Msg::Write { blocks, repair: false, .. } => vec![shown(format!("write {}", written(blocks)))],
+            Msg::Write { blocks, repair: true, .. } => vec![shown("repair "), secret(written(blocks))],
+            Msg::Written { blocks, repair: false, .. } => vec![shown(format!("written {}", span(blocks)))],
+            Msg::Written { blocks, repair: true, .. } => vec![shown("repaired "), secret(span(blocks))],
             Msg::Read { block, .. } => vec![shown(format!("read {}", b(*block)))],
             Msg::Copy { block, copy: Ok(_), .. } => vec![shown(b(*block))],
             Msg::Copy { block, copy: Err(e), .. } => vec![shown(format!("{}: {e}", b(*block)))],
