@@ -805,6 +805,17 @@ mod tests {
                 assert_eq!(f["returned_wrong"], texts(&["b1"]), "lost {name} {address}");
                 // The scrubber sees two copies that disagree and cannot tell which is right.
                 assert_eq!(f["scrub_mismatches"], texts(&["b1"]));
+
+                // A latent sector error needs no checksum: the drive says so.
+                let f = run(&p, &[(HOST, 1, Corruption::Latent, 50 * MS)]);
+                assert_eq!(f["detected_by"].to_string(), "host:1=drive");
+                assert_eq!(as_map(&f["rejected_by"])["b1"], texts(&["drive"]));
+                assert_eq!(as_map(&f["read_results"])["b1"], Value::text("right"), "lse {name} {address}");
+
+                // A misdirected write armed after the last write never happens.
+                let f = run(&p, &[(HOST, 1, Corruption::Misdirected, 150 * MS)]);
+                assert_eq!(f["detected_by"].to_string(), "host:1=(none)");
+                assert_eq!(f["still_wrong"], texts(&[]));
             }
         }
     }
