@@ -48,7 +48,7 @@ fn broken_lab(dir: &Path, from: &str, to: &str) -> String {
 #[test]
 fn list_names_every_lab() {
     let out = stdout(&["list"]);
-    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "04", "nfs", "05", "afs", "predict"] {
+    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "04", "nfs", "05", "afs", "06", "integrity", "predict"] {
         assert!(out.contains(s), "{out}");
     }
 }
@@ -87,7 +87,7 @@ fn lab_names_resolve_by_number_padded_number_slug_and_path() {
 
 #[test]
 fn runs_are_byte_identical_and_seeds_differ() {
-    for lab in ["1", "2", "3", "4", "5"] {
+    for lab in ["1", "2", "3", "4", "5", "6"] {
         assert_eq!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve"]));
         assert_eq!(stdout(&["run", lab, "--format", "json"]), stdout(&["run", lab, "--format", "json"]));
         assert_ne!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve", "--seed", "2"]));
@@ -150,7 +150,7 @@ fn filled_template(lab: &str, seed: &str, spoil: Option<usize>) -> String {
 #[test]
 fn solved_answers_get_full_marks_through_the_cli_at_50_seeds() {
     let dir = tempfile::tempdir().unwrap();
-    for lab in ["1", "2", "3", "4", "5"] {
+    for lab in ["1", "2", "3", "4", "5", "6"] {
         for seed in 1..=50 {
             let seed = seed.to_string();
             let path = write(dir.path(), "answers.toml", &filled_template(lab, &seed, None));
@@ -174,7 +174,7 @@ fn solved_answers_get_full_marks_through_the_cli_at_50_seeds() {
 #[test]
 fn check_reports_in_json_and_a_blank_template_scores_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    for lab in ["1", "2", "3", "4", "5"] {
+    for lab in ["1", "2", "3", "4", "5", "6"] {
         let path = write(dir.path(), "answers.toml", &filled_template(lab, "17", None));
         let json = distlab().args(["check", lab, path.to_str().unwrap(), "--format", "json"]).output().unwrap();
         assert_eq!(json.status.code(), Some(0));
@@ -495,4 +495,124 @@ fn a_what_if_question_is_answered_by_the_run_it_names() {
         assert_eq!(j["answers"]["halved"], what_if["facts"]["total_transmissions"], "seed {seed}");
     }
     assert_ne!(base["answers"]["halved"], base["answers"]["total"]);
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    serde_json::from_str(&stdout(args)).unwrap()
+}
+
+fn integrity_question_mode_leaves_the_checksums_blank() {
+    let q = stdout(&["run", "6"]);
+    let s = stdout(&["run", "6", "--solve"]);
+    let facts = &json(&["run", "6", "--format", "json"])["facts"];
+    // The data shows in both modes, in decimal, hex and binary.
+    let b0: Vec<u64> = facts["data"]["b0"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let decimal: String = b0.iter().map(|x| format!(" {x:>10}")).collect();
+    let hex: String = b0.iter().map(|x| format!(" {:>10}", format!("{x:#04x}"))).collect();
+    let bin: String = b0.iter().map(|x| format!(" {:>10}", format!("{x:#010b}"))).collect();
+    for text in [&q, &s] {
+        assert!(text.contains(&format!("  b0  Decimal:{decimal}\n")), "{text}");
+        assert!(text.contains(&format!("      Hex:    {hex}\n")));
+        assert!(text.contains(&format!("      Bin:    {bin}\n")));
+    }
+    // Question mode: every checksum a blank; solve mode: every one filled in.
+    assert_eq!(q.matches("Add: ?   Xor: ?\n").count(), 5);
+    assert_eq!(q.matches("Fletcher(s1,s2): ?   CRC-32: ?\n").count(), 5);
+    for block in ["b0", "b1", "b2", "b3", "b4"] {
+        let add = facts["add"][block].as_u64().unwrap();
+        let fl = &facts["fletcher"][block];
+        let crc = format!("{:#010x}", facts["crc32"][block].as_u64().unwrap());
+        let fletcher = format!("{},{} (", fl[0], fl[1]);
+        assert!(s.contains(&format!("Add: {add} (")) && s.contains(&fletcher) && s.contains(&crc), "{block}");
+        assert!(!q.contains(&fletcher) && !q.contains(&crc), "question mode shows {block}'s checksums");
+    }
+    // No verdict, returned value or scrub finding leaks into question mode.
+    for outcome in ["≠", "returns", "good", "bad", "which is right", "scrub done", "repair b", "arrives"] {
+        assert!(!q.contains(outcome), "question mode shows {outcome:?}");
+        assert!(s.contains(outcome), "solve mode lacks {outcome:?}");
+    }
+    assert!(q.contains("send repair ? ──▶") && s.contains("send repair b1 ──▶"));
+    // Same layout: question mode has exactly the lines of solve mode minus the outcomes.
+    let head = |t: &str| t.lines().take_while(|l| !l.contains("──────")).count();
+    assert_eq!(head(&q), head(&s));
+}
+
+fn integrity_takes_the_homework_data_and_shows_it_as_the_homework_does() {
+    let args = ["run", "6", "--solve", "--set", "model.data=216,194,107,66"];
+    let out = stdout(&args);
+    assert!(out.contains("set: model.data=216,194,107,66\n"));
+    assert!(out.contains("data=216,194,107,66 checksum=fletcher"));
+    assert!(out.contains("  b0  Decimal:        216        194        107         66\n"), "{out}");
+    assert!(out.contains("      Hex:           0xd8       0xc2       0x6b       0x42\n"));
+    assert!(out.contains("      Bin:     0b11011000 0b11000010 0b01101011 0b01000010\n"));
+    assert!(out.contains("      Add: 71 (0b01000111)   Xor: 51 (0b00110011)\n"));
+    assert!(out.contains("      Fletcher(s1,s2): 73,196 (0b01001001,0b11000100)   CRC-32: 0x4e549e94\n"));
+    assert!(out.contains("add_b0: 71\n") && out.contains("fletcher_b0: 73, 196\n"));
+    let j = json(&["run", "6", "--format", "json", "--set", "model.data=[216, 194, 107, 66]"]);
+    assert_eq!(j["facts"]["add"]["b0"], 71);
+    assert_eq!(j["facts"]["xor"]["b0"], 51);
+    assert_eq!(j["facts"]["fletcher"]["b0"], serde_json::json!([73, 196]));
+    assert_eq!(j["facts"]["crc32"]["b0"], 0x4e54_9e94u32);
+    assert_eq!(j["answers"]["fletcher_b0"], serde_json::json!([73, 196]));
+}
+
+fn inject_disk_faults_change_the_integrity_answers() {
+    let answers = |args: &[&str]| {
+        let j = json(args);
+        (j["fault_free"]["answers"].clone(), j["faulted"]["answers"].clone())
+    };
+    // A latent error on the host's b3: the mirror's b3 is the stale copy its lost write left.
+    let (before, after) = answers(&["inject", "6", "--lse", "host:3@50ms", "--format", "json"]);
+    assert_eq!(before["returned_wrong"], serde_json::json!(["b4"]));
+    assert_eq!(after["returned_wrong"], serde_json::json!(["b3", "b4"]));
+    assert_eq!(after["scrub_differ"], serde_json::json!(["b4"]));
+    // Another mirror copy goes bad after the reads: the scrubber repairs two.
+    let (before, after) = answers(&["inject", "6", "--corrupt", "mirror:0@150ms", "--format", "json"]);
+    assert_eq!((before["scrub_repaired"].as_i64(), after["scrub_repaired"].as_i64()), (Some(1), Some(2)));
+    // A bit flip where the misdirected write landed: the checksum now fails too.
+    let (_, after) = answers(&["inject", "6", "--corrupt", "host:0@50ms", "--format", "json"]);
+    assert_eq!(after["b0_rejected_by"], serde_json::json!(["fletcher", "address"]));
+    let text = stdout(&["inject", "6", "--corrupt", "host:3@50ms/swap"]);
+    assert!(text.contains("injected: byte swap on host block 3 at 50ms"), "{text}");
+    assert!(text.contains("changed") && text.contains("⚡ byte swap: bytes"));
+}
+
+fn bad_integrity_keys_and_disk_faults_get_one_line_and_exit_2() {
+    let set = |spec: &str, needles: &[&str]| bad_input(&["run", "6", "--set", spec], needles);
+    set("model.data=216,300", &["--set model.data=216,300", "item 2 of data is 300, not a byte", "0 to 255"]);
+    set("model.data=216,x", &["item 2 of data, `x`, is not a number"]);
+    set("model.data=[]", &["data is empty"]);
+    set("model.data=[1.5]", &["item 1 of data is not a whole number"]);
+    set("model.data=-1", &["item 1 of data is -1, not a byte"]);
+    set(
+        "model.data=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21",
+        &["data has 21 bytes, but 5 blocks of 4 bytes hold 20"],
+    );
+    set(
+        "model.checksum=fletch",
+        &["unknown checksum `fletch`", "did you mean `fletcher`", "none, add, xor, fletcher, crc32"],
+    );
+    set("model.blocks=0", &["blocks must be from 1 to 64, not 0"]);
+    set("model.block_size=65", &["block_size must be from 1 to 64, not 65"]);
+    set("model.read_at=5ms", &["read_at (5ms) must come after write_at (10ms)"]);
+    set("model.scrub_at=10ms", &["scrub_at (10ms) must come after write_at (10ms)"]);
+    set("model.timeout=0ms", &["timeout must be longer than 0ms"]);
+    set("model.address=maybe", &["expected true or false"]);
+    set("model.adress=false", &["unknown key `adress` in [model]", "did you mean `address`"]);
+    set("fault.2.kind=swop", &["unknown corruption kind `swop`", "bitflip, swap, misdirect or lostwrite"]);
+    set("fault.0.corrupt=host:5", &["host has blocks 0 to 4; there is no block 5"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let lab = include_str!("../labs/06-integrity.toml");
+    let bad = write(dir.path(), "bad6.toml", &lab.replacen("block_size = 4", "block_size = 4\ndata = [216, 300]", 1));
+    let line = lab.lines().position(|l| l == "block_size = 4").unwrap() + 2;
+    bad_input(&["run", bad.to_str().unwrap()], &[&format!("bad6.toml:{line}:8:"), "item 2 of data is 300"]);
+    let bad = write(dir.path(), "bad6.toml", &lab.replacen("checksum = \"fletcher\"", "checksum = \"crc\"", 1));
+    bad_input(&["run", bad.to_str().unwrap()], &["bad6.toml:", "unknown checksum `crc`; did you mean `crc32`?"]);
+
+    bad_input(&["inject", "6", "--corrupt", "host:9@50ms"], &["--corrupt 'host:9@50ms'", "host has blocks 0 to 4"]);
+    bad_input(&["inject", "6", "--corrupt", "host:1@50ms/melt"], &["unknown corruption `melt`", "swap"]);
+    bad_input(&["inject", "6", "--corrupt", "mirror@5ms"], &["`mirror` names no block", "NODE:BLOCK"]);
+    bad_input(&["inject", "6", "--lse", "disk:1@5ms"], &["no node `disk`", "host, mirror"]);
+    bad_input(&["inject", "3", "--corrupt", "server:1@5ms"], &["no node in this lab has a disk"]);
 }

@@ -46,7 +46,7 @@ fn wrong(kind: Kind, v: &toml::Value) -> toml::Value {
 fn the_catalogue_has_every_lab_with_enough_questions() {
     let labs = labs();
     let codes: Vec<String> = labs.iter().map(|l| l.code()).collect();
-    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "04-nfs", "05-afs"]);
+    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "04-nfs", "05-afs", "06-integrity"]);
     let nodes: Vec<Vec<String>> = labs.iter().map(|l| l.node_names()).collect();
     assert_eq!(nodes[0], ["sender", "receiver"]);
     assert_eq!(nodes[1], ["sender", "receiver"]);
@@ -54,6 +54,7 @@ fn the_catalogue_has_every_lab_with_enough_questions() {
     let by_slug = |s: &str| labs.iter().find(|l| l.slug == s).map(|l| l.node_names()).unwrap_or_default();
     assert_eq!(by_slug("nfs"), ["server", "c0", "c1"]);
     assert_eq!(by_slug("afs"), ["server", "c0", "c1", "c2"]);
+    assert_eq!(by_slug("integrity"), ["host", "mirror"]);
     for lab in &labs {
         assert!(lab.questions.len() >= 5, "{} has {} questions", lab.code(), lab.questions.len());
         assert!(lab.intro.len() > 400, "{} needs an intro that teaches", lab.code());
@@ -147,6 +148,9 @@ fn faults_bite_at_most_seeds() {
     assert!(count(nfs, "stale_reads") >= 45);
     assert!(count(nfs, "lost_acknowledged_writes") >= 40);
     assert!(count(nfs, "retried_remove_result") >= 45);
+    let integrity = labs.iter().find(|l| l.slug == "integrity").expect("lab 06");
+    assert!(count(integrity, "returned_wrong") == 50);
+    assert!(count(integrity, "repaired") == 50);
 }
 
 #[test]
@@ -180,4 +184,151 @@ fn a_server_crash_makes_at_most_once_execute_a_retried_request_twice() {
     assert_eq!(base["duplicate_executions"], Value::List(vec![]));
     assert_eq!(f["duplicate_executions"], Value::texts(["r4"]));
     assert_eq!(f["belief_mismatch"], Value::texts(["r4"]));
+}
+
+fn integrity_lab(overrides: &[&str]) -> Lab {
+    let specs: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    catalog::resolve_with("6", &specs).expect("lab 06 loads with these overrides")
+}
+
+fn facts_of(lab: &Lab, seed: u64, inj: &Injection) -> distlab::questions::Facts {
+    lab.solve(seed, inj).expect("solves").outcome.facts
+}
+
+fn entry(facts: &distlab::questions::Facts, fact: &str, key: &str) -> Value {
+    match &facts[fact] {
+        Value::Map(m) => m.get(key).cloned().unwrap_or_else(|| panic!("{fact} has no {key}: {m:?}")),
+        other => panic!("{fact} is not a table: {other}"),
+    }
+}
+
+fn texts(items: &[&str]) -> Value {
+    Value::texts(items.iter().copied())
+}
+
+#[test]
+fn lab_06_teaches_the_same_lessons_at_every_seed() {
+    let lab = integrity_lab(&[]);
+    for seed in 1..=50 {
+        let f = facts_of(&lab, seed, &Injection::default());
+        // The misdirected write of b4 lands on b0: only the address notices there,
+        // and b4 keeps its formatted zeros, which pass every check.
+        assert_eq!(entry(&f, "detected_by", "host:4"), texts(&["address"]));
+        assert_eq!(entry(&f, "rejected_by", "b0"), texts(&["address"]), "seed {seed}");
+        assert_eq!(entry(&f, "rejected_by", "b4"), texts(&[]));
+        assert_eq!(f["returned_wrong"], texts(&["b4"]), "seed {seed}");
+        // A single bit flip changes every checksum.
+        assert_eq!(entry(&f, "detected_by", "host:1"), texts(&["add", "xor", "fletcher", "crc32"]));
+        // A swap never changes the sum or the XOR; CRC-32 always sees it in 4 bytes.
+        let Value::List(swap) = entry(&f, "detected_by", "host:2") else { panic!() };
+        assert!(swap.contains(&Value::text("crc32")) && !swap.contains(&Value::text("add")));
+        assert!(!swap.contains(&Value::text("xor")));
+        // Unchecked, the misdirected, flipped, swapped and stale blocks all read wrong.
+        assert_eq!(f["wrong_reads"], texts(&["b0", "b1", "b2", "b4"]));
+        // The lost write on the mirror is invisible to checks: the scrubber only sees the copies disagree.
+        assert_eq!(entry(&f, "detected_by", "mirror:3"), texts(&[]));
+        assert_eq!(f["scrub_mismatches"], texts(&["b3", "b4"]));
+        assert_eq!(f["scrub_repairs"], texts(&["mirror:1"]));
+        assert_eq!(f["repaired"], Value::Int(1));
+        assert_eq!(f["still_wrong"], texts(&["host:4", "mirror:3"]));
+    }
+}
+
+#[test]
+fn lab_06_weak_checksums_let_the_swap_through() {
+    for (checksum, wrong) in [
+        ("add", &["b2", "b4"][..]),
+        ("xor", &["b2", "b4"]),
+        ("fletcher", &["b4"]),
+        ("crc32", &["b4"]),
+        ("none", &["b1", "b2", "b4"]),
+    ] {
+        let lab = integrity_lab(&[&format!("model.checksum={checksum}")]);
+        let f = facts_of(&lab, 1, &Injection::default());
+        assert_eq!(f["returned_wrong"], texts(wrong), "checksum {checksum}");
+    }
+    // With nothing stored at all, the reads return exactly what the unchecked reader would.
+    let lab = integrity_lab(&["model.checksum=none", "model.address=false"]);
+    let f = facts_of(&lab, 1, &Injection::default());
+    assert_eq!(f["returned_wrong"], f["wrong_reads"]);
+    assert_eq!(f["read_repaired"], texts(&[]));
+}
+
+#[test]
+fn lab_06_given_data_has_the_homework_checksums() {
+    let lab = integrity_lab(&["model.data=216,194,107,66"]);
+    let f = facts_of(&lab, 1, &Injection::default());
+    assert_eq!(entry(&f, "data", "b0").to_string(), "216, 194, 107, 66");
+    assert_eq!(entry(&f, "add", "b0"), Value::Int(71));
+    assert_eq!(entry(&f, "xor", "b0"), Value::Int(51));
+    assert_eq!(entry(&f, "fletcher", "b0"), Value::List(vec![Value::Int(73), Value::Int(196)]));
+    assert_eq!(entry(&f, "crc32", "b0"), Value::Int(0x4e54_9e94));
+    // The list form reads the same; the other blocks stay as the seed made them.
+    let listed = facts_of(&integrity_lab(&["model.data=[216, 194, 107, 66]"]), 1, &Injection::default());
+    assert_eq!(listed["data"], f["data"]);
+    let random = facts_of(&integrity_lab(&[]), 1, &Injection::default());
+    assert_eq!(entry(&random, "data", "b3"), entry(&f, "data", "b3"));
+}
+
+#[test]
+fn lab_06_injected_disk_faults_change_the_answers() {
+    let lab = integrity_lab(&[]);
+    let base = facts_of(&lab, 1, &Injection::default());
+    let inject = |f: FaultDef| facts_of(&lab, 1, &Injection { faults: vec![f], ..Injection::default() });
+    let corrupt = |node, block, kind, at| FaultDef::Corrupt { node, block, kind, at };
+    use distlab::sim::Corruption;
+
+    // A latent error on the host's b3: the drive reports it, the host reads the
+    // mirror's b3, whose write was lost, and that stale copy passes: the app
+    // gets zeros and the repair copies them over the host's good data.
+    let f = inject(corrupt(0, 3, Corruption::Latent, 50_000));
+    assert_eq!(entry(&f, "rejected_by", "b3"), texts(&["drive"]));
+    assert_eq!(f["returned_wrong"], texts(&["b3", "b4"]));
+    assert_eq!(f["scrub_mismatches"], texts(&["b4"]), "both b3 copies now hold the same zeros");
+    assert_eq!(f["wrong_reads"], base["wrong_reads"], "a read error is not wrong data");
+
+    // A bit flip on the host's b0 after the misdirected write: now both checks fail there.
+    let f = inject(corrupt(0, 0, Corruption::BitFlip, 50_000));
+    assert_eq!(entry(&f, "rejected_by", "b0"), texts(&["fletcher", "address"]));
+
+    // Another bad mirror copy after the reads: one more scrubber repair.
+    let f = inject(corrupt(1, 0, Corruption::BitFlip, 150_000));
+    assert_eq!(f["repaired"], Value::Int(2));
+    assert_eq!(f["scrub_repairs"], texts(&["mirror:0", "mirror:1"]));
+
+    // A lost write on the host's b2 before the data is written: the host's b2
+    // keeps zeros, which pass; the byte swap at 40ms then hits those zeros and
+    // changes nothing.
+    let f = inject(corrupt(0, 2, Corruption::LostWrite, 5_000));
+    assert_eq!(f["returned_wrong"], texts(&["b2", "b4"]));
+    assert_eq!(entry(&f, "detected_by", "host:2"), texts(&[]));
+    assert_eq!(entry(&f, "detected_by", "host:2#2"), texts(&[]));
+}
+
+#[test]
+fn lab_06_answers_every_question_whatever_crashes_or_the_network_do() {
+    let lab = integrity_lab(&[]);
+    let mut injections = vec![
+        Injection { drop: Some(1.0), ..Injection::default() },
+        Injection { drop: Some(0.5), duplicate: Some(0.5), ..Injection::default() },
+    ];
+    for at in [0, 5_000, 11_000, 50_000, 101_000, 103_000, 150_000, 201_000, 203_000] {
+        for node in [0, 1] {
+            injections.push(Injection { faults: vec![FaultDef::Crash { node, at }], ..Injection::default() });
+            injections.push(Injection {
+                faults: vec![FaultDef::Crash { node, at }, FaultDef::Restart { node, at: at + 30_000 }],
+                ..Injection::default()
+            });
+        }
+    }
+    for inj in &injections {
+        let solved = lab.solve(lab.seed, inj).unwrap_or_else(|e| panic!("{inj:?}: {e}"));
+        assert_eq!(solved.answers.len(), lab.questions.len());
+    }
+    // The host down through the reads: the app reads nothing, so nothing reads wrong.
+    let down = Injection { faults: vec![FaultDef::Crash { node: 0, at: 50_000 }], ..Injection::default() };
+    let f = facts_of(&lab, 1, &down);
+    assert_eq!(f["returned_wrong"], texts(&[]));
+    assert_eq!(entry(&f, "read_results", "b0"), Value::Null);
+    assert_eq!(entry(&f, "rejected_by", "b0"), texts(&[]));
 }

@@ -72,6 +72,7 @@ Examples:
   distlab run 2 --solve --html r.html   a report to open in a browser
   distlab run labs/my-lab.toml       a lab file of your own
   distlab run 2 --set model.timeout=30ms   what a shorter timeout does
+  distlab run 6 --set model.data=216,194,107,66   checksums of the book's homework bytes
   distlab run 2 --template > answers.toml
   distlab run 2 --student jdoe       jdoe's variant (course secret: DISTLAB_SECRET)
   distlab run 2 --student jdoe --template > jdoe-02.toml")]
@@ -84,6 +85,7 @@ Examples:
   distlab inject 3 --crash server@60ms               (the server reboots by itself)
   distlab inject 3 --crash server@60ms --restart server@200ms
   distlab inject 5 --crash server@1230ms --detail 2  (AFS clients revalidate)
+  distlab inject 6 --lse host:3@50ms --corrupt mirror:0@150ms/swap
   distlab inject 2 --partition sender/receiver@50ms..250ms
   distlab inject 2 --partition receiver>sender@0ms..300ms   (one-way: acks lost)
   distlab inject 2 --plan faults.toml
@@ -167,9 +169,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub solve: bool,
     /// Show more of the mechanism, as a sum of bits: 1 protocol internals
-    /// (acks matched, tables, work started; lab 04: server calls; lab 05:
-    /// fetches and stores), 2 every timer (lab 04: cache decisions; lab 05:
-    /// callbacks and invalidations), 4 cache state (lab 04: disk blocks).
+    /// (acks matched, tables, work started), 2 every timer, 4 cache state.
+    /// What each bit shows in each lab: docs/LAB_FORMAT.md.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=7))]
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -243,8 +244,9 @@ pub struct InjectArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// Corrupt a disk block at time T: NODE:BLOCK@T, a bit flip unless
-    /// /KIND says misdirect (the next write lands on the next block) or
-    /// lostwrite (the next write is never stored).
+    /// /KIND says swap (two neighbouring bytes trade places), misdirect (the
+    /// next write lands on the next block) or lostwrite (the next write is
+    /// never stored).
     #[arg(long, value_name = "NODE:BLOCK@T[/KIND]")]
     pub corrupt: Vec<String>,
     /// A latent sector error at time T: reads of the block fail until it is rewritten.

@@ -146,7 +146,7 @@ fn fault() -> Value {
             "oneway": {"type": "boolean", "description": "Cut only the first side → second side."},
             "corrupt": {"type": "string", "description": "A disk block to corrupt, NODE:BLOCK."},
             "lse": {"type": "string", "description": "A disk block with a latent sector error, NODE:BLOCK."},
-            "kind": {"enum": ["bitflip", "misdirect", "lostwrite"], "description": "How `corrupt` corrupts (default bitflip)."},
+            "kind": {"enum": ["bitflip", "swap", "misdirect", "lostwrite"], "description": "How `corrupt` corrupts (default bitflip)."},
             "drop": probability("A burst: every link drops at least this much until `until`."),
             "duplicate": probability("A burst: every link duplicates at least this much until `until`."),
         }),

@@ -102,6 +102,7 @@ impl FaultDef {
                     Corruption::BitFlip => format!("--corrupt {base}"),
                     Corruption::Misdirected => format!("--corrupt {base}/misdirect"),
                     Corruption::LostWrite => format!("--corrupt {base}/lostwrite"),
+                    Corruption::Swap => format!("--corrupt {base}/swap"),
                 }
             }
             FaultDef::Burst { drop, duplicate, at, until } => {
@@ -147,6 +148,7 @@ impl FaultDef {
                         let kind = match k {
                             Corruption::Misdirected => "misdirect",
                             Corruption::LostWrite => "lostwrite",
+                            Corruption::Swap => "swap",
                             _ => "bitflip",
                         };
                         s.push_str(&format!("at = {}\ncorrupt = {place}\nkind = {}\n", q(&fmt_time(*at)), q(kind)))
@@ -223,7 +225,7 @@ pub fn parse_block(spec: &str, names: &[String], disks: &[usize]) -> Result<(Nod
 }
 
 pub const CORRUPT_HELP: &str =
-    "write NODE:BLOCK@TIME, optionally /KIND with KIND one of bitflip (the default), misdirect, lostwrite: such as server:3@50ms/misdirect";
+    "write NODE:BLOCK@TIME, optionally /KIND with KIND one of bitflip (the default), swap, misdirect, lostwrite: such as server:3@50ms/misdirect";
 
 /// `--corrupt server:3@50ms[/kind]` and `--lse server:3@50ms`.
 pub fn parse_corrupt(spec: &str, names: &[String], disks: &[usize], latent: bool) -> Result<FaultDef, String> {

@@ -18,9 +18,9 @@ pub use diag::Diag;
 pub use faults::FaultDef;
 pub use schema::LabKind;
 
-use crate::models::{afs, datagram, reliable, rpc, ModelConfig, Scenario, MODEL_NAMES};
+use crate::models::{afs, checksum::Algo, datagram, integrity, reliable, rpc, ModelConfig, Scenario, MODEL_NAMES};
 use crate::questions::{Expr, ExprOp, Kind, Question};
-use crate::sim::{LinkConfig, NodeId, Time, SEC};
+use crate::sim::{Dur, LinkConfig, NodeId, Time, MS, SEC};
 use schema::*;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
@@ -214,6 +214,7 @@ fn load_inner(text: &str, file: &str, top: bool) -> Result<Lab, Diag> {
         "rpc" => ctx.load::<RpcSection>(|c, m| c.rpc(m)),
         "nfs" => ctx.load::<NfsSection>(|c, m| c.nfs(m)),
         "afs" => ctx.load::<AfsSection>(|c, m| c.afs(m)),
+        "integrity" => ctx.load::<IntegritySection>(|c, m| c.integrity(m)),
         other => {
             let hint = diag::suggest(other, MODEL_NAMES.iter().copied())
                 .map(|s| format!("did you mean `{s}`? "))
@@ -393,6 +394,67 @@ impl Loader<'_> {
         }))
     }
 
+    fn integrity(&self, m: &IntegritySection) -> Result<ModelConfig, Diag> {
+        let blocks = self.positive(&m.blocks, "blocks", 64)? as usize;
+        let block_size = match &m.block_size {
+            Some(s) => self.positive(s, "block_size", 64)? as usize,
+            None => 4,
+        };
+        let name = m.checksum.get_ref();
+        let checksum = Algo::parse(name).ok_or_else(|| {
+            let hint = diag::suggest(name, Algo::NAMES.iter().copied())
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            self.err(&m.checksum, format!("unknown checksum `{name}`; {hint}use one of {}", Algo::NAMES.join(", ")))
+        })?;
+        let data = match &m.data {
+            Some(d) if d.get_ref().0.len() > blocks * block_size => {
+                return Err(self.err(
+                    d,
+                    format!(
+                        "data has {} bytes, but {blocks} blocks of {block_size} bytes hold {}: give fewer bytes or raise blocks or block_size",
+                        d.get_ref().0.len(),
+                        blocks * block_size
+                    ),
+                ))
+            }
+            Some(d) => Some(d.get_ref().0.clone()),
+            None => None,
+        };
+        let at = |v: &Option<Spanned<Dur>>, default: Time| v.as_ref().map_or(default, |d| d.get_ref().0);
+        let write_at = at(&m.write_at, 10 * MS);
+        let read_at = at(&m.read_at, 100 * MS);
+        let scrub_at = m.scrub_at.as_ref().map(|d| d.get_ref().0);
+        for (key, value, when) in [("read_at", &m.read_at, Some(read_at)), ("scrub_at", &m.scrub_at, scrub_at)] {
+            let Some(when) = when.filter(|t| *t <= write_at) else { continue };
+            if let Some(spot) = value.as_ref().or(m.write_at.as_ref()) {
+                return Err(self.err(
+                    spot,
+                    format!(
+                        "{key} ({}) must come after write_at ({}): before it there is no data",
+                        Dur(when),
+                        Dur(write_at)
+                    ),
+                ));
+            }
+        }
+        let timeout = at(&m.timeout, 50 * MS);
+        if let Some(t) = m.timeout.as_ref().filter(|t| t.get_ref().0 == 0) {
+            return Err(self.err(t, "timeout must be longer than 0ms"));
+        }
+        Ok(ModelConfig::Integrity(integrity::Params {
+            blocks,
+            block_size,
+            data,
+            checksum,
+            address: m.address.unwrap_or(true),
+            write_at,
+            read_at,
+            scrub_at,
+            timeout,
+        }))
+    }
+
     fn node(&self, name: &Spanned<String>, names: &[String]) -> Result<NodeId, Diag> {
         faults::node_id(names, name.get_ref()).map_err(|e| self.err(name, e))
     }
@@ -447,7 +509,7 @@ impl Loader<'_> {
                         self.err(
                             k,
                             format!(
-                                "unknown corruption kind `{}`: use bitflip, misdirect or lostwrite (or an `lse` fault)",
+                                "unknown corruption kind `{}`: use bitflip, swap, misdirect or lostwrite (or an `lse` fault)",
                                 k.get_ref()
                             ),
                         )

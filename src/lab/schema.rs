@@ -233,7 +233,7 @@ pub struct FaultSection {
     pub restart: Option<Spanned<String>>,
     pub partition: Option<Spanned<Vec<Vec<Spanned<String>>>>>,
     pub oneway: Option<bool>,
-    /// `corrupt = "server:3"`, with `kind` bitflip (default), misdirect or lostwrite.
+    /// `corrupt = "server:3"`, with `kind` bitflip (default), swap, misdirect or lostwrite.
     pub corrupt: Option<Spanned<String>>,
     /// `lse = "server:3"`: a latent sector error.
     pub lse: Option<Spanned<String>>,
@@ -364,3 +364,82 @@ pub struct NfsSection {
     pub data_blocks: Option<Spanned<u32>>,
 }
 
+/// Bytes written as a list (`[216, 194, 0xd8]`) or one string
+/// (`"216,194,107,66"`, as `--set model.data=216,194,107,66` gives it), each
+/// a whole number from 0 to 255.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ByteList(pub Vec<u8>);
+
+pub const BYTES_HELP: &str =
+    "write whole numbers from 0 to 255, as a list [216, 194, 107, 66] or a string \"216,194,107,66\"";
+
+fn byte_at(item: usize, value: i64) -> Result<u8, String> {
+    u8::try_from(value).map_err(|_| format!("item {item} of data is {value}, not a byte: {BYTES_HELP}"))
+}
+
+/// One word of the string form: decimal, or `0x`/`0b` as the homework prints them.
+fn parse_byte(item: usize, word: &str) -> Result<u8, String> {
+    let parsed = if let Some(h) = word.strip_prefix("0x") {
+        i64::from_str_radix(h, 16)
+    } else if let Some(b) = word.strip_prefix("0b") {
+        i64::from_str_radix(b, 2)
+    } else {
+        word.parse::<i64>()
+    };
+    let value = parsed.map_err(|_| format!("item {item} of data, `{word}`, is not a number: {BYTES_HELP}"))?;
+    byte_at(item, value)
+}
+
+impl<'de> Deserialize<'de> for ByteList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ByteList, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ByteList;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                write!(f, "bytes: {BYTES_HELP}")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ByteList, E> {
+                let words = s.split(|c: char| c == ',' || c.is_whitespace()).filter(|w| !w.is_empty());
+                let bytes = words.enumerate().map(|(i, w)| parse_byte(i + 1, w)).collect::<Result<Vec<u8>, _>>();
+                nonempty(bytes.map_err(E::custom)?).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<ByteList, E> {
+                byte_at(1, n).map(|b| ByteList(vec![b])).map_err(E::custom)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<ByteList, A::Error> {
+                let mut bytes = Vec::new();
+                while let Some(v) = seq.next_element::<toml::Value>()? {
+                    let item = bytes.len() + 1;
+                    let n = v.as_integer().ok_or_else(|| {
+                        de::Error::custom(format!("item {item} of data is not a whole number: {BYTES_HELP}"))
+                    })?;
+                    bytes.push(byte_at(item, n).map_err(de::Error::custom)?);
+                }
+                nonempty(bytes).map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn nonempty(bytes: Vec<u8>) -> Result<ByteList, String> {
+    if bytes.is_empty() {
+        return Err(format!("data is empty: {BYTES_HELP}"));
+    }
+    Ok(ByteList(bytes))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegritySection {
+    pub name: String,
+    pub blocks: Spanned<u32>,
+    pub block_size: Option<Spanned<u32>>,
+    pub data: Option<Spanned<ByteList>>,
+    pub checksum: Spanned<String>,
+    pub address: Option<bool>,
+    pub write_at: Option<Spanned<Dur>>,
+    pub read_at: Option<Spanned<Dur>>,
+    pub scrub_at: Option<Spanned<Dur>>,
+    pub timeout: Option<Spanned<Dur>>,
+}

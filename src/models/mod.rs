@@ -3,7 +3,9 @@
 //! names and erases its types, so rendering and grading need not know it.
 
 pub mod afs;
+pub mod checksum;
 pub mod datagram;
+pub mod integrity;
 pub mod nfs;
 pub mod reliable;
 pub mod rpc;
@@ -22,10 +24,11 @@ pub enum ModelConfig {
     Rpc(rpc::Params),
     Afs(afs::Params),
     Nfs(nfs::Params),
+    Integrity(integrity::Params),
 }
 
 /// The model names a lab file may use, in catalogue order.
-pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "nfs", "afs"];
+pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "nfs", "afs", "integrity"];
 
 /// Everything one run needs: the lab after seed, overrides and faults.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,6 +78,7 @@ impl ModelConfig {
             ModelConfig::Rpc(_) => "rpc",
             ModelConfig::Afs(_) => "afs",
             ModelConfig::Nfs(_) => "nfs",
+            ModelConfig::Integrity(_) => "integrity",
         }
     }
 
@@ -83,6 +87,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => p.node_names(),
             ModelConfig::Reliable(p) => p.node_names(),
             ModelConfig::Rpc(p) => p.node_names(),
+            ModelConfig::Integrity(p) => p.node_names(),
             ModelConfig::Nfs(p) => p.node_names(),
             ModelConfig::Afs(p) => p.node_names(),
         }
@@ -107,6 +112,7 @@ impl ModelConfig {
             // AFS keeps its files in the engine's durable state, not on a block disk.
             ModelConfig::Afs(_) => vec![0; n],
             ModelConfig::Nfs(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            ModelConfig::Integrity(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
         }
     }
 
@@ -120,7 +126,7 @@ impl ModelConfig {
             ModelConfig::Reliable(_) => reliable::INVARIANTS,
             ModelConfig::Rpc(_) => rpc::INVARIANTS,
             ModelConfig::Afs(_) => afs::INVARIANTS,
-            ModelConfig::Nfs(_) => &[],
+            ModelConfig::Nfs(_) | ModelConfig::Integrity(_) => &[],
         }
     }
 
@@ -151,7 +157,35 @@ impl ModelConfig {
             }
             ModelConfig::Afs(p) => p.describe(),
             ModelConfig::Nfs(p) => p.describe(),
+            ModelConfig::Integrity(p) => integrity_params(p),
         }
+    }
+}
+
+fn integrity_params(p: &integrity::Params) -> String {
+    let data = match &p.data {
+        Some(d) => d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(","),
+        None => "random".to_string(),
+    };
+    let scrub = p.scrub_at.map_or("never".to_string(), fmt_time);
+    format!(
+        "blocks={} block_size={} data={data} checksum={} address={}\n  write_at={} read_at={} scrub_at={scrub} timeout={}",
+        p.blocks,
+        p.block_size,
+        p.checksum,
+        p.address,
+        fmt_time(p.write_at),
+        fmt_time(p.read_at),
+        fmt_time(p.timeout)
+    )
+}
+
+/// What a model shows between the intro and the timeline: lab 06's data in
+/// decimal, hex and binary. Empty for the other models.
+pub fn preface(sc: &Scenario, out: &Outcome, solve: bool) -> String {
+    match &sc.model {
+        ModelConfig::Integrity(p) => integrity::preface(p, &out.facts, solve),
+        _ => String::new(),
     }
 }
 
@@ -162,6 +196,7 @@ pub fn fact_names(model: &str) -> &'static [&'static str] {
         "rpc" => rpc::FACTS,
         "afs" => afs::FACTS,
         "nfs" => nfs::FACTS,
+        "integrity" => integrity::FACTS,
         _ => &[],
     }
 }
@@ -173,6 +208,7 @@ pub fn run(sc: &Scenario) -> Outcome {
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, true),
         ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts, afs::violations, true),
         ModelConfig::Nfs(p) => run_model(p, sc, nfs::facts, no_violations, true),
+        ModelConfig::Integrity(p) => run_model(p, sc, integrity::facts, no_violations, true),
     }
 }
 
@@ -185,6 +221,7 @@ pub fn check(sc: &Scenario) -> Vec<Violation> {
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, false),
         ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts, afs::violations, false),
         ModelConfig::Nfs(p) => run_model(p, sc, nfs::facts, no_violations, false),
+        ModelConfig::Integrity(p) => run_model(p, sc, integrity::facts, no_violations, false),
     }
     .violations
 }

@@ -31,6 +31,11 @@ pub fn sheet_with(
     s.push('\n');
     s.push_str(&wrap(&lab.intro, "  "));
     s.push('\n');
+    let preface = crate::models::preface(sc, out, view.solve);
+    if !preface.is_empty() {
+        s.push_str(&preface);
+        s.push('\n');
+    }
     s.push_str(picture);
     s.push('\n');
     s.push_str(&questions(answers, view.solve));

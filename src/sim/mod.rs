@@ -8,7 +8,7 @@ pub mod time;
 pub mod trace;
 pub mod world;
 
-pub use disk::{Corruption, Disk, DiskError, Stored, WriteResult};
+pub use disk::{Corruption, Damage, Disk, DiskError, Stored, WriteResult};
 pub use network::{Burst, Fate, Latency, LinkConfig, LossReason, Network, NodeId, Partition};
 pub use rng::Stream;
 pub use time::{fmt_time, parse_duration, Dur, Time, DURATION_HELP, MS, SEC, US};
