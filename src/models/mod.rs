@@ -3,6 +3,7 @@
 //! names and erases its types, so rendering and grading need not know it.
 
 pub mod datagram;
+pub mod pb;
 pub mod reliable;
 pub mod rpc;
 
@@ -17,10 +18,11 @@ pub enum ModelConfig {
     Datagram(datagram::Params),
     Reliable(reliable::Params),
     Rpc(rpc::Params),
+    PrimaryBackup(pb::Params),
 }
 
 /// The model names a lab file may use, in catalogue order.
-pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc"];
+pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "primary-backup"];
 
 /// Everything one run needs: the lab after seed, overrides and faults.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,6 +67,7 @@ impl ModelConfig {
             ModelConfig::Datagram(_) => "datagram",
             ModelConfig::Reliable(_) => "reliable",
             ModelConfig::Rpc(_) => "rpc",
+            ModelConfig::PrimaryBackup(_) => "primary-backup",
         }
     }
 
@@ -73,6 +76,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => p.node_names(),
             ModelConfig::Reliable(p) => p.node_names(),
             ModelConfig::Rpc(p) => p.node_names(),
+            ModelConfig::PrimaryBackup(p) => p.node_names(),
         }
     }
 
@@ -83,6 +87,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Reliable(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Rpc(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            ModelConfig::PrimaryBackup(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
         }
     }
 
@@ -95,6 +100,7 @@ impl ModelConfig {
             ModelConfig::Datagram(_) => datagram::INVARIANTS,
             ModelConfig::Reliable(_) => reliable::INVARIANTS,
             ModelConfig::Rpc(_) => rpc::INVARIANTS,
+            ModelConfig::PrimaryBackup(_) => pb::INVARIANTS,
         }
     }
 
@@ -123,6 +129,25 @@ impl ModelConfig {
                     ops.join(", ")
                 )
             }
+            ModelConfig::PrimaryBackup(p) => {
+                let mut s = format!(
+                    "replication={} view_service={} writes={} interval={} heartbeat={} timeout={}",
+                    p.replication,
+                    p.view_service,
+                    p.writes,
+                    fmt_time(p.interval),
+                    fmt_time(p.heartbeat),
+                    fmt_time(p.timeout)
+                );
+                if p.view_service {
+                    s.push_str(&format!(" lease={}", fmt_time(p.lease)));
+                }
+                s.push_str(&format!(" client_timeout={}", fmt_time(p.client_timeout)));
+                if let Some(r) = p.reboot {
+                    s.push_str(&format!(" reboot={}", fmt_time(r)));
+                }
+                s
+            }
         }
     }
 }
@@ -132,6 +157,7 @@ pub fn fact_names(model: &str) -> &'static [&'static str] {
         "datagram" => datagram::FACTS,
         "reliable" => reliable::FACTS,
         "rpc" => rpc::FACTS,
+        "primary-backup" => pb::FACTS,
         _ => &[],
     }
 }
@@ -141,6 +167,7 @@ pub fn run(sc: &Scenario) -> Outcome {
         ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts, datagram::violations, true),
         ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts, reliable::violations, true),
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, true),
+        ModelConfig::PrimaryBackup(p) => run_model(p, sc, pb::facts, pb::violations, true),
     }
 }
 
@@ -151,6 +178,7 @@ pub fn check(sc: &Scenario) -> Vec<Violation> {
         ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts, datagram::violations, false),
         ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts, reliable::violations, false),
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, false),
+        ModelConfig::PrimaryBackup(p) => run_model(p, sc, pb::facts, pb::violations, false),
     }
     .violations
 }
@@ -182,14 +210,14 @@ fn run_model<M: Model>(model: &M, sc: &Scenario, facts: FactsFn<M>, check: Check
 
 fn erase<M: Model>(model: &M, e: &Entry<M::Msg>) -> Entry<Label> {
     let event = match &e.event {
-        Event::Send { from, to, id, msg, fate } => {
-            Event::Send { from: *from, to: *to, id: *id, msg: model.label(msg), fate: *fate }
+        Event::Send { from, to, id, level, msg, fate } => {
+            Event::Send { from: *from, to: *to, id: *id, level: *level, msg: model.label(msg), fate: *fate }
         }
-        Event::Deliver { from, to, id, copy, msg } => {
-            Event::Deliver { from: *from, to: *to, id: *id, copy: *copy, msg: model.label(msg) }
+        Event::Deliver { from, to, id, copy, level, msg } => {
+            Event::Deliver { from: *from, to: *to, id: *id, copy: *copy, level: *level, msg: model.label(msg) }
         }
-        Event::DropAtDown { from, to, id, copy, msg } => {
-            Event::DropAtDown { from: *from, to: *to, id: *id, copy: *copy, msg: model.label(msg) }
+        Event::DropAtDown { from, to, id, copy, level, msg } => {
+            Event::DropAtDown { from: *from, to: *to, id: *id, copy: *copy, level: *level, msg: model.label(msg) }
         }
         Event::Timer { node, id, level, label } => {
             Event::Timer { node: *node, id: *id, level: *level, label: label.clone() }

@@ -35,7 +35,7 @@ fn rows(out: &Outcome, sc: &Scenario) -> Vec<Row> {
     for e in &out.trace {
         let row = |node, label, outcome, level| Row { time: e.time, node, label, outcome, level };
         rows.push(match &e.event {
-            Event::Send { from, to, msg, fate, .. } => {
+            Event::Send { from, to, msg, fate, level, .. } => {
                 let lost = matches!(fate, Fate::Lost(_));
                 let mut label = Vec::new();
                 if to > from {
@@ -48,21 +48,21 @@ fn rows(out: &Outcome, sc: &Scenario) -> Vec<Row> {
                     label.push(s(" "));
                 }
                 label.push(s(fate_text(fate)));
-                row(Some(*from), label, false, 0)
+                row(Some(*from), label, false, *level)
             }
-            Event::Deliver { to, msg, copy, .. } => {
+            Event::Deliver { to, msg, copy, level, .. } => {
                 let mut label = vec![s("arrives: ")];
                 label.extend(msg.iter().cloned());
                 if *copy == 1 {
                     label.push(s(" (network copy)"));
                 }
-                row(Some(*to), label, true, 0)
+                row(Some(*to), label, true, *level)
             }
-            Event::DropAtDown { to, msg, .. } => {
+            Event::DropAtDown { to, msg, level, .. } => {
                 let mut label = vec![s("✗ ")];
                 label.extend(msg.iter().cloned());
                 label.push(s(format!(" lost: {} is down", names[*to])));
-                row(Some(*to), label, false, 0)
+                row(Some(*to), label, false, *level)
             }
             Event::Timer { node, level, label, .. } => row(Some(*node), label.clone(), false, *level),
             Event::Crash { node } => row(Some(*node), vec![s("✗ CRASH: memory and timers lost")], false, 0),
