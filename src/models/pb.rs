@@ -9,7 +9,7 @@
 
 use crate::models::Violation;
 use crate::questions::{Facts, Value};
-use crate::sim::{fmt_time, secret, shown, Ctx, Durable, Event, Label, Model, NodeId, Run, Time, TimerId};
+use crate::sim::{fmt_time, secret, shown, Ctx, Durable, Event, Label, Model, NodeId, Run, Time, TimerId, MS};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -314,12 +314,11 @@ impl Params {
         ctx.outcome(4, vec![secret(format!("log: {}", words(&r.log)))]);
     }
 
-    fn append(&self, r: &mut Replica, id: u32, ctx: &mut Ctx<Self>) {
+    /// Appends one entry; the caller saves the log once it is done.
+    fn append(r: &mut Replica, id: u32, ctx: &mut Ctx<Self>) {
         r.log.push(id);
-        self.save(r, ctx);
         ctx.observe(Obs::Applied(id));
         ctx.outcome(1, vec![secret(format!("{} → log #{}", w(id), r.log.len()))]);
-        Self::show_log(r, ctx);
     }
 
     // The client.
@@ -488,7 +487,9 @@ impl Params {
         let pos = match r.log.iter().position(|x| *x == id) {
             Some(i) => i + 1,
             None => {
-                self.append(r, id, ctx);
+                Self::append(r, id, ctx);
+                self.save(r, ctx);
+                Self::show_log(r, ctx);
                 r.log.len()
             }
         };
@@ -530,7 +531,11 @@ impl Params {
             ctx.note(1, vec![shown(format!("gap: has #{len}, got #{start}"))]);
         } else {
             for id in writes.iter().skip(len + 1 - start) {
-                self.append(r, *id, ctx);
+                Self::append(r, *id, ctx);
+            }
+            if r.log.len() > len {
+                self.save(r, ctx);
+                Self::show_log(r, ctx);
             }
         }
         ctx.send(from, Msg::ShipAck { view, len: r.log.len() as u32 });
@@ -803,7 +808,8 @@ impl Model for Params {
             VIEW => {
                 ctx.persist("view", View::FIRST.encode());
                 ctx.persist("acked", "1");
-                ctx.set_timer(self.heartbeat, TICK);
+                let phase = ctx.rng.below(self.heartbeat / MS) * MS;
+                ctx.set_timer(phase, TICK);
                 Node::ViewService(ViewService { view: View::FIRST, acked: true, last_ping: [0, 0], lease_expiry: 0 })
             }
             _ => {
@@ -814,7 +820,9 @@ impl Model for Params {
                 if node == PRIMARY && !self.view_service {
                     ctx.observe(Obs::Serve(None));
                 }
-                ctx.set_timer(0, TICK);
+                // Servers' clocks are not in step: each ticks with its own phase.
+                let phase = ctx.rng.below(self.heartbeat / MS) * MS;
+                ctx.set_timer(phase, TICK);
                 Node::Replica(r)
             }
         }
@@ -910,8 +918,8 @@ impl Model for Params {
             Msg::Write { id, attempt } => vec![shown(format!("{} (try {attempt})", w(*id)))],
             Msg::Ack { id } => vec![shown(format!("ack {}", w(*id)))],
             Msg::NotPrimary { id, hint } => {
-                let hint = hint.map_or(String::new(), |h| format!(", try {}", NAMES[h]));
-                vec![shown(format!("not primary ({}{hint})", w(*id)))]
+                let hint = hint.map_or(String::new(), |h| format!(" (hint: {})", NAMES[h]));
+                vec![shown(format!("not primary for {}{hint}", w(*id)))]
             }
             Msg::Ship { from, writes, .. } => {
                 let last = *from as usize + writes.len() - 1;
@@ -924,7 +932,7 @@ impl Model for Params {
             }
             Msg::Heartbeat { view, primary, len, .. } => {
                 let role = if *primary { "primary" } else { "backup" };
-                vec![shown(format!("heartbeat ({role}, {e} {view}, {len} entries)"))]
+                vec![shown(format!("heartbeat ({role}, {e} {view}, log #{len})"))]
             }
             Msg::Ping { view, .. } => vec![shown(format!("ping (view {view})"))],
             Msg::ViewIs { view, lease_from } => {
@@ -966,23 +974,25 @@ struct Analysis {
 }
 
 fn intervals(run: &Run<Params>) -> Intervals {
-    let mut changes: Vec<(Time, u8, NodeId, Option<Time>)> = Vec::new();
+    // (time, 0 for a crash or 1 for an observation, order, node, new end):
+    // at equal times a crash comes first (faults are queued before anything
+    // that happens at the same time), and observations keep their order.
+    let mut changes: Vec<(Time, u8, usize, NodeId, Option<Time>)> = Vec::new();
     for e in &run.trace {
         if let Event::Crash { node } = e.event {
-            changes.push((e.time, 0, node, None));
+            changes.push((e.time, 0, 0, node, None));
         }
     }
-    for (t, node, o) in &run.observations {
+    for (i, (t, node, o)) in run.observations.iter().enumerate() {
         match o {
-            Obs::Serve(until) => changes.push((*t, 1, *node, Some(until.unwrap_or(Time::MAX)))),
-            Obs::Unserve => changes.push((*t, 0, *node, None)),
+            Obs::Serve(until) => changes.push((*t, 1, i, *node, Some(until.unwrap_or(Time::MAX)))),
+            Obs::Unserve => changes.push((*t, 1, i, *node, None)),
             _ => {}
         }
     }
-    // Stable: at equal times a crash or step-down comes before a new term.
-    changes.sort_by_key(|c| (c.0, c.1));
+    changes.sort_by_key(|c| (c.0, c.1, c.2));
     let mut out: Intervals = Default::default();
-    for (t, _, node, until) in changes {
+    for (t, _, _, node, until) in changes {
         let list = &mut out[node];
         let current = list.last_mut().filter(|(_, end)| *end > t);
         match (until, current) {
@@ -994,6 +1004,35 @@ fn intervals(run: &Run<Params>) -> Intervals {
     }
     for list in &mut out {
         list.retain(|(s, e)| s < e);
+    }
+    out
+}
+
+/// Every takeover: (time, node, the node's log then), in time order.
+fn takeovers_of(run: &Run<Params>, iv: &Intervals) -> Vec<(Time, NodeId, Vec<u32>)> {
+    let mut starts: Vec<(Time, NodeId)> =
+        (PRIMARY..=BACKUP).flat_map(|n| iv[n].iter().map(move |(s, _)| (*s, n))).collect();
+    starts.sort();
+    let mut logs: [Vec<u32>; 4] = Default::default();
+    let mut out = Vec::new();
+    let mut next = 0;
+    for (t, node, o) in &run.observations {
+        // A takeover sees the log as it was when its term began.
+        while next < starts.len()
+            && (starts[next].0 < *t || (starts[next].0 == *t && starts[next].1 == *node && matches!(o, Obs::Serve(_))))
+        {
+            let (s, n) = starts[next];
+            out.push((s, n, logs[n].clone()));
+            next += 1;
+        }
+        match o {
+            Obs::Applied(id) => logs[*node].push(*id),
+            Obs::Replaced(log) => logs[*node] = log.clone(),
+            _ => {}
+        }
+    }
+    for (s, n) in &starts[next..] {
+        out.push((*s, *n, logs[*n].clone()));
     }
     out
 }
@@ -1054,34 +1093,39 @@ fn analyse(run: &Run<Params>) -> Analysis {
 
 impl Analysis {
     /// Acked writes missing from the final primary's log, each with when it
-    /// was lost: the takeover of a primary that never had it, or the ack
-    /// itself if it came from a primary that no longer counted.
-    fn lost(&self) -> Vec<(Time, u32, String)> {
+    /// was lost: the first takeover, at or after its ack, by a replica whose
+    /// log lacked it; failing that, the ack itself (a primary that no longer
+    /// counted acked it).
+    fn lost(&self, run: &Run<Params>) -> Vec<(Time, u32, String)> {
         let Some(fp) = self.final_primary else { return Vec::new() };
-        let since = self.intervals[fp].last().map_or(0, |x| x.0);
         let mut out = Vec::new();
+        let mut takeovers: Option<Vec<(Time, NodeId, Vec<u32>)>> = None;
         for (t, id, by) in &self.acks {
             if self.logs[fp].contains(id) {
                 continue;
             }
-            if since > *t {
-                let what = format!(
-                    "{}, acknowledged at {}, is not on {}, primary since {}",
-                    w(*id),
-                    fmt_time(*t),
-                    NAMES[fp],
-                    fmt_time(since)
-                );
-                out.push((since, *id, what));
-            } else {
-                let what = format!(
-                    "{} was acknowledged by {} at {} but is not on {}, the primary at the end",
-                    w(*id),
-                    NAMES[*by],
-                    fmt_time(*t),
-                    NAMES[fp]
-                );
-                out.push((*t, *id, what));
+            let all = takeovers.get_or_insert_with(|| takeovers_of(run, &self.intervals));
+            match all.iter().find(|(s, _, log)| *s >= *t && !log.contains(id)) {
+                Some((s, n, _)) => {
+                    let what = format!(
+                        "{}, acknowledged at {}, is not on {}, which took over at {}",
+                        w(*id),
+                        fmt_time(*t),
+                        NAMES[*n],
+                        fmt_time(*s)
+                    );
+                    out.push((*s, *id, what));
+                }
+                None => {
+                    let what = format!(
+                        "{} was acknowledged by {} at {} but is not on {}, the primary at the end",
+                        w(*id),
+                        NAMES[*by],
+                        fmt_time(*t),
+                        NAMES[fp]
+                    );
+                    out.push((*t, *id, what));
+                }
             }
         }
         out
@@ -1117,7 +1161,7 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
         "attempts".into(),
         Value::Map((1..=p.writes).map(|id| (w(id), Value::Int(*attempts.get(&id).unwrap_or(&0)))).collect()),
     );
-    let lost: Vec<u32> = a.lost().iter().map(|x| x.1).collect();
+    let lost: Vec<u32> = a.lost(run).iter().map(|x| x.1).collect();
     f.insert("survived".into(), names(&mut acked.iter().copied().filter(|id| !lost.contains(id))));
     f.insert("lost".into(), names(&mut lost.iter().copied()));
     f.insert("lost_count".into(), Value::Int(lost.len() as i64));
@@ -1177,7 +1221,7 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
 pub fn violations(_p: &Params, run: &Run<Params>) -> Vec<Violation> {
     let a = analyse(run);
     let mut out = Vec::new();
-    if let Some((time, _, what)) = a.lost().into_iter().min_by_key(|x| (x.0, x.1)) {
+    if let Some((time, _, what)) = a.lost(run).into_iter().min_by_key(|x| (x.0, x.1)) {
         out.push(Violation { invariant: "no-lost-ack-write".into(), time, what });
     }
     if let Some((s, e)) = overlaps(&a.intervals, a.end).first() {
@@ -1191,7 +1235,7 @@ pub fn violations(_p: &Params, run: &Run<Params>) -> Vec<Violation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::{Latency, LinkConfig, Network, NodeFault, Partition, World, MS};
+    use crate::sim::{Latency, LinkConfig, Network, NodeFault, Partition, World};
 
     fn params(replication: Replication, view_service: bool) -> Params {
         Params {
@@ -1204,7 +1248,7 @@ mod tests {
             lease: 60 * MS,
             client_timeout: 40 * MS,
             reboot: None,
-            primary_at: vec![100 * MS, 400 * MS],
+            primary_at: vec![200 * MS, 400 * MS],
         }
     }
 
@@ -1272,7 +1316,7 @@ mod tests {
         assert!(names.contains(&"single-primary"), "{v:?}");
         // The backup took over in epoch 2 and wins when the partition heals.
         assert_eq!(f["final_primary"], Value::text("backup"));
-        assert_eq!(f["primary_at"].to_string(), "100ms=both, 400ms=backup, end=backup");
+        assert_eq!(f["primary_at"].to_string(), "200ms=both, 400ms=backup, end=backup");
     }
 
     #[test]
