@@ -131,7 +131,7 @@ impl View {
 
     fn describe(&self) -> String {
         let n = |x: Option<NodeId>| x.map_or("none", |x| NAMES[x]);
-        format!("view {}: primary={} backup={}", self.num, n(self.primary), n(self.backup))
+        format!("view {}: primary={}, backup={}", self.num, n(self.primary), n(self.backup))
     }
 }
 
@@ -216,6 +216,12 @@ pub struct Replica {
     last_heard: Time,
     last_primary: Time,
     lease_until: Time,
+    /// As primary without a lease yet: the client write it holds until then.
+    waiting: Option<u32>,
+    /// The last shipment to the backup: how much of the log, and when.
+    shipped: Option<(usize, Time)>,
+    /// When the last state transfer went out.
+    synced_at: Option<Time>,
 }
 
 /// What a primary knows of its backup's log.
@@ -421,6 +427,8 @@ impl Params {
         let silent = ctx.now - r.last_primary;
         r.view = View { num: r.view.num + 1, primary: Some(me), backup: Some(other(me)) };
         r.backup = BackupState::Unknown;
+        r.shipped = None;
+        r.synced_at = None;
         r.acked_len = 0;
         // The old primary is presumed dead: a synchronous primary acks alone
         // until it hears from it.
@@ -467,11 +475,20 @@ impl Params {
         if !self.view_service && r.alone {
             return;
         }
+        // Resend what may still be in flight only after a heartbeat's wait.
+        let recent = |t: Option<Time>| t.is_some_and(|t| ctx.now < t.saturating_add(self.heartbeat));
         if r.backup == BackupState::Stale {
-            ctx.send(b, Msg::Sync { view: r.view, log: r.log.clone() });
+            if !recent(r.synced_at) {
+                r.synced_at = Some(ctx.now);
+                ctx.send(b, Msg::Sync { view: r.view, log: r.log.clone() });
+            }
         } else if r.backup == BackupState::Ready && r.acked_len < r.log.len() {
-            let writes = r.log[r.acked_len..].to_vec();
-            ctx.send(b, Msg::Ship { view: r.view.num, from: r.acked_len as u32 + 1, writes });
+            let sent = r.shipped.is_some_and(|(len, _)| len >= r.log.len());
+            if !(sent && recent(r.shipped.map(|x| x.1))) {
+                r.shipped = Some((r.log.len(), ctx.now));
+                let writes = r.log[r.acked_len..].to_vec();
+                ctx.send(b, Msg::Ship { view: r.view.num, from: r.acked_len as u32 + 1, writes });
+            }
         }
     }
 
@@ -481,9 +498,11 @@ impl Params {
             return;
         }
         if !self.serving(r, me, ctx.now) {
-            ctx.note(1, vec![shown(format!("no lease: cannot take {}", w(id)))]);
+            r.waiting = Some(id);
+            ctx.note(1, vec![shown(format!("no lease: holds {} until it has one", w(id)))]);
             return;
         }
+        r.waiting = None;
         let pos = match r.log.iter().position(|x| *x == id) {
             Some(i) => i + 1,
             None => {
@@ -618,11 +637,14 @@ impl Params {
         let now_primary = view.primary == Some(me);
         if was && !now_primary {
             r.pending = None;
+            r.waiting = None;
             if r.lease_until > ctx.now {
                 ctx.observe(Obs::Unserve);
             }
             r.lease_until = 0;
         }
+        r.shipped = None;
+        r.synced_at = None;
         let text = if now_primary {
             r.acked_len = 0;
             r.backup = BackupState::Stale;
@@ -662,6 +684,9 @@ impl Params {
             ctx.note(0, vec![shown(format!("holds a lease until {}: serves as primary", fmt_time(until)))]);
         } else {
             ctx.note(2, vec![shown(format!("lease renewed until {}", fmt_time(until)))]);
+        }
+        if let Some(id) = r.waiting.take() {
+            self.on_write(r, me, id, ctx);
         }
         self.try_ack(r, me, ctx);
     }
@@ -729,6 +754,9 @@ impl Params {
             last_heard: now,
             last_primary: now,
             lease_until: 0,
+            waiting: None,
+            shipped: None,
+            synced_at: None,
         }
     }
 
@@ -736,22 +764,25 @@ impl Params {
 
     fn decide(&self, v: &mut ViewService, ctx: &mut Ctx<Self>) {
         let now = ctx.now;
-        let alive = |n: NodeId| now.saturating_sub(v.last_ping[n - 1]) < self.timeout;
+        let silent = |n: NodeId| now.saturating_sub(v.last_ping[n - 1]);
+        let alive = |n: NodeId| silent(n) < self.timeout;
         let cur = v.view;
+        let quiet = |n: NodeId| format!("{} silent for {}", NAMES[n], fmt_time(silent(n)));
         let next = match (cur.primary, cur.backup) {
             (Some(p), backup) if !alive(p) => match backup {
                 // Promote only a backup the primary confirmed, and only once
                 // every lease the old primary may hold has run out.
                 Some(b) if v.acked && alive(b) && now >= v.lease_expiry => {
-                    Some((View { num: cur.num + 1, primary: Some(b), backup: None }, "primary silent"))
+                    Some((View { num: cur.num + 1, primary: Some(b), backup: None }, quiet(p)))
                 }
                 _ => None,
             },
             (Some(p), Some(b)) if !alive(b) => {
-                Some((View { num: cur.num + 1, primary: Some(p), backup: None }, "backup silent"))
+                Some((View { num: cur.num + 1, primary: Some(p), backup: None }, quiet(b)))
             }
             (Some(p), None) if v.acked && alive(other(p)) => {
-                Some((View { num: cur.num + 1, primary: Some(p), backup: Some(other(p)) }, "a spare replica"))
+                let view = View { num: cur.num + 1, primary: Some(p), backup: Some(other(p)) };
+                Some((view, format!("{} is up", NAMES[other(p)])))
             }
             _ => None,
         };
@@ -761,7 +792,7 @@ impl Params {
             ctx.persist("view", view.encode());
             ctx.persist("acked", "0");
             ctx.observe(Obs::NewView(view));
-            ctx.note(0, vec![shown(format!("{why}: {}", view.describe()))]);
+            ctx.note(0, vec![shown(format!("{why}: new {}", view.describe()))]);
         }
     }
 
@@ -1290,9 +1321,9 @@ mod tests {
 
     #[test]
     fn async_replication_loses_the_writes_acked_since_the_last_shipment() {
-        // Writes take 10ms each (5ms each way); the log ships every 20ms. A
-        // crash at 45ms leaves w5 (acked at 50ms? no: the crash comes first)
-        // ... whatever was acked after the 40ms shipment on the primary only.
+        // Each write takes 10ms (5ms each way) and the log ships with the
+        // primary's heartbeat: w5, acked at 50ms, has not shipped when the
+        // primary crashes at 55ms, so the backup takes over without it.
         let p = params(Replication::Async, false);
         let (f, v) = run(&p, &[NodeFault::Crash { node: PRIMARY, at: 55 * MS }], vec![]);
         assert_eq!(f["lost"], Value::texts(["w5"]), "{f:?}");
