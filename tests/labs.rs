@@ -43,14 +43,15 @@ fn wrong(kind: Kind, v: &toml::Value) -> toml::Value {
 }
 
 #[test]
-fn the_catalogue_has_labs_01_to_03_with_enough_questions() {
+fn the_catalogue_has_its_labs_in_order_with_enough_questions() {
     let labs = labs();
     let codes: Vec<String> = labs.iter().map(|l| l.code()).collect();
-    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc"]);
+    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "07-primary-backup"]);
     let nodes: Vec<Vec<String>> = labs.iter().map(|l| l.node_names()).collect();
     assert_eq!(nodes[0], ["sender", "receiver"]);
     assert_eq!(nodes[1], ["sender", "receiver"]);
     assert_eq!(nodes[2], ["client", "server"]);
+    assert_eq!(nodes[3], ["client", "primary", "backup"]);
     for lab in &labs {
         assert!(lab.questions.len() >= 5, "{} has {} questions", lab.code(), lab.questions.len());
         assert!(lab.intro.len() > 400, "{} needs an intro that teaches", lab.code());
@@ -168,4 +169,69 @@ fn a_server_crash_makes_at_most_once_execute_a_retried_request_twice() {
     assert_eq!(base["duplicate_executions"], Value::List(vec![]));
     assert_eq!(f["duplicate_executions"], Value::texts(["r4"]));
     assert_eq!(f["belief_mismatch"], Value::texts(["r4"]));
+}
+
+fn lab(code: &str) -> Lab {
+    labs().into_iter().find(|l| l.code() == code).expect("the lab exists")
+}
+
+/// Lab 07 with `--set` overrides.
+fn lab7(sets: &[&str]) -> Lab {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    catalog::resolve_with("7", &sets).expect("the overrides are valid")
+}
+
+#[test]
+fn lab_7_loses_acknowledged_writes_and_splits_its_brain_at_most_seeds() {
+    let lab = lab("07-primary-backup");
+    let (mut lost, mut both, mut failover, mut at400) = (0, 0, 0, std::collections::BTreeSet::new());
+    for seed in 1..=50 {
+        let f = lab.solve(seed, &Injection::default()).unwrap().outcome.facts;
+        lost += usize::from(f["lost_count"] != Value::Int(0));
+        both += usize::from(f["two_primaries"] == Value::Bool(true));
+        failover += usize::from(f["failover_at"] != Value::Null);
+        let Value::Map(at) = &f["primary_at"] else { panic!("primary_at is a table") };
+        at400.insert(at["400ms"].to_string());
+        // What was lost and what survived make up what was acked.
+        let (Value::List(acked), Value::List(kept), Value::List(gone)) = (&f["acked"], &f["survived"], &f["lost"])
+        else {
+            panic!("lists")
+        };
+        assert_eq!(acked.len(), kept.len() + gone.len(), "seed {seed}");
+        assert_eq!(f["lost_count"], Value::Int(gone.len() as i64));
+    }
+    assert!(lost >= 30, "only {lost} of 50 seeds lose an acknowledged write");
+    assert!(both >= 40, "only {both} of 50 seeds have two primaries");
+    assert_eq!(failover, 50, "the backup takes over at every seed");
+    assert_eq!(at400.into_iter().collect::<Vec<_>>(), ["backup", "both"]);
+}
+
+#[test]
+fn lab_7_default_seed_loses_w9_to_the_crash() {
+    let f = lab("07-primary-backup").solve(1, &Injection::default()).unwrap().outcome.facts;
+    assert_eq!(f["lost"], Value::texts(["w9"]));
+    assert_eq!(f["final_primary"], Value::text("backup"));
+    assert_eq!(f["failover_at"], Value::Int(325));
+    // The crash came at 130ms: 195ms without a primary.
+    assert_eq!(f["failover_time"], Value::Int(195));
+    assert_eq!(f["primary_timeline"], Value::texts(["0ms: primary", "130ms: none", "325ms: backup"]));
+}
+
+#[test]
+fn lab_7_sync_replication_keeps_every_ack_and_a_view_service_keeps_one_primary() {
+    let sync = lab7(&["model.replication=sync"]);
+    let leased = lab7(&["model.view_service=true"]);
+    let both = lab7(&["model.replication=sync", "model.view_service=true"]);
+    for seed in 1..=50 {
+        let s = sync.solve(seed, &Injection::default()).unwrap().outcome;
+        assert_eq!(s.facts["lost_count"], Value::Int(0), "sync, seed {seed}");
+        let l = leased.solve(seed, &Injection::default()).unwrap().outcome;
+        assert_eq!(l.facts["two_primaries"], Value::Bool(false), "view service, seed {seed}");
+        let b = both.solve(seed, &Injection::default()).unwrap().outcome;
+        assert!(b.violations.is_empty(), "sync and view service, seed {seed}: {:?}", b.violations);
+        // Safe and still live: a lost view reply can slow the takeover, so
+        // not every seed finishes all 14 writes within the run.
+        let Value::List(acked) = &b.facts["acked"] else { panic!("a list") };
+        assert!(acked.len() >= 10, "seed {seed}: only {} writes acknowledged", acked.len());
+    }
 }

@@ -564,9 +564,15 @@ impl Params {
         if !Self::is_primary(r, me) || view != r.view.num || self.my_backup(r, me) != Some(from) {
             return;
         }
+        let was = r.backup;
         r.backup = BackupState::Ready;
         r.alone = false;
         r.acked_len = r.acked_len.max((len as usize).min(r.log.len()));
+        // Synchronous: once a state transfer is confirmed, send at once the
+        // writes that came in meanwhile (asynchronous ones wait for a tick).
+        if self.replication == Replication::Sync && was != BackupState::Ready && self.serving(r, me, ctx.now) {
+            self.ship(r, me, ctx);
+        }
         self.try_ack(r, me, ctx);
     }
 
