@@ -522,16 +522,9 @@ impl Params {
         }
     }
 
-    fn on_ship(
-        &self,
-        r: &mut Replica,
-        me: NodeId,
-        from: NodeId,
-        view: u32,
-        start: u32,
-        writes: &[u32],
-        ctx: &mut Ctx<Self>,
-    ) {
+    fn on_ship(&self, r: &mut Replica, me: NodeId, from: NodeId, msg: &Msg, ctx: &mut Ctx<Self>) {
+        let Msg::Ship { view, from: start, writes } = msg else { return };
+        let (view, start) = (*view, *start);
         let mine = !Self::is_primary(r, me)
             && r.view.num == view
             && r.view.primary == Some(from)
@@ -608,17 +601,8 @@ impl Params {
         }
     }
 
-    fn on_heartbeat(
-        &self,
-        r: &mut Replica,
-        me: NodeId,
-        from: NodeId,
-        view: u32,
-        claims: bool,
-        len: u32,
-        synced: bool,
-        ctx: &mut Ctx<Self>,
-    ) {
+    fn on_heartbeat(&self, r: &mut Replica, me: NodeId, from: NodeId, msg: &Msg, ctx: &mut Ctx<Self>) {
+        let Msg::Heartbeat { view, primary: claims, len, synced } = *msg else { return };
         if !Self::is_primary(r, me) || claims || self.my_backup(r, me) != Some(from) {
             return;
         }
@@ -727,9 +711,9 @@ impl Params {
     fn replica_message(&self, r: &mut Replica, me: NodeId, from: NodeId, msg: Msg, ctx: &mut Ctx<Self>) {
         match msg {
             Msg::Write { id, .. } => self.on_write(r, me, id, ctx),
-            Msg::Ship { view, from: start, writes } => {
+            Msg::Ship { view, .. } => {
                 self.hear(r, me, from, view, true, ctx);
-                self.on_ship(r, me, from, view, start, &writes, ctx);
+                self.on_ship(r, me, from, &msg, ctx);
             }
             Msg::ShipAck { view, len } => {
                 self.hear(r, me, from, view, false, ctx);
@@ -739,9 +723,9 @@ impl Params {
                 self.hear(r, me, from, view.num, true, ctx);
                 self.on_sync(r, me, from, view, log, ctx);
             }
-            Msg::Heartbeat { view, primary, len, synced } => {
+            Msg::Heartbeat { view, primary, .. } => {
                 self.hear(r, me, from, view, primary, ctx);
-                self.on_heartbeat(r, me, from, view, primary, len, synced, ctx);
+                self.on_heartbeat(r, me, from, &msg, ctx);
             }
             Msg::ViewIs { view, lease_from } if from == VIEW => self.on_view(r, me, view, lease_from, ctx),
             _ => {}
@@ -1112,8 +1096,8 @@ fn analyse(run: &Run<Params>) -> Analysis {
         })
         .collect();
     let mut logs: [Vec<u32>; 4] = Default::default();
-    for n in PRIMARY..=BACKUP {
-        logs[n] = run.durable.get(n).and_then(|d| d.get("log")).map(|v| parse_log(v)).unwrap_or_default();
+    for (n, log) in logs.iter_mut().enumerate().take(BACKUP + 1).skip(PRIMARY) {
+        *log = run.durable.get(n).and_then(|d| d.get("log")).map(|v| parse_log(v)).unwrap_or_default();
     }
     // The primary at the end (the later one to take over, if two), or else
     // the last replica that was primary: whose log holds the truth.
@@ -1214,8 +1198,8 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
     at.insert("end".into(), Value::text(who(&primaries_at(iv, a.end))));
     f.insert("primary_at".into(), Value::Map(at));
     let mut cuts: Vec<Time> = vec![0];
-    for n in PRIMARY..=BACKUP {
-        for (s, e) in &iv[n] {
+    for terms in &iv[PRIMARY..=BACKUP] {
+        for (s, e) in terms {
             cuts.push(*s);
             if *e <= a.end {
                 cuts.push(*e);
