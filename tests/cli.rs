@@ -48,7 +48,7 @@ fn broken_lab(dir: &Path, from: &str, to: &str) -> String {
 #[test]
 fn list_names_every_lab() {
     let out = stdout(&["list"]);
-    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "04", "nfs", "05", "afs", "06", "integrity", "predict"] {
+    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "04", "nfs", "05", "afs", "06", "integrity", "07", "primary-backup", "predict"] {
         assert!(out.contains(s), "{out}");
     }
 }
@@ -87,7 +87,7 @@ fn lab_names_resolve_by_number_padded_number_slug_and_path() {
 
 #[test]
 fn runs_are_byte_identical_and_seeds_differ() {
-    for lab in ["1", "2", "3", "4", "5", "6"] {
+    for lab in ["1", "2", "3", "4", "5", "6", "7"] {
         assert_eq!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve"]));
         assert_eq!(stdout(&["run", lab, "--format", "json"]), stdout(&["run", lab, "--format", "json"]));
         assert_ne!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve", "--seed", "2"]));
@@ -150,7 +150,7 @@ fn filled_template(lab: &str, seed: &str, spoil: Option<usize>) -> String {
 #[test]
 fn solved_answers_get_full_marks_through_the_cli_at_50_seeds() {
     let dir = tempfile::tempdir().unwrap();
-    for lab in ["1", "2", "3", "4", "5", "6"] {
+    for lab in ["1", "2", "3", "4", "5", "6", "7"] {
         for seed in 1..=50 {
             let seed = seed.to_string();
             let path = write(dir.path(), "answers.toml", &filled_template(lab, &seed, None));
@@ -174,7 +174,7 @@ fn solved_answers_get_full_marks_through_the_cli_at_50_seeds() {
 #[test]
 fn check_reports_in_json_and_a_blank_template_scores_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    for lab in ["1", "2", "3", "4", "5", "6"] {
+    for lab in ["1", "2", "3", "4", "5", "6", "7"] {
         let path = write(dir.path(), "answers.toml", &filled_template(lab, "17", None));
         let json = distlab().args(["check", lab, path.to_str().unwrap(), "--format", "json"]).output().unwrap();
         assert_eq!(json.status.code(), Some(0));
@@ -615,4 +615,76 @@ fn bad_integrity_keys_and_disk_faults_get_one_line_and_exit_2() {
     bad_input(&["inject", "6", "--corrupt", "mirror@5ms"], &["`mirror` names no block", "NODE:BLOCK"]);
     bad_input(&["inject", "6", "--lse", "disk:1@5ms"], &["no node `disk`", "host, mirror"]);
     bad_input(&["inject", "3", "--corrupt", "server:1@5ms"], &["no node in this lab has a disk"]);
+}
+
+const PB_LAB: &str = include_str!("../labs/07-primary-backup.toml");
+
+/// Lab 07 with one line replaced.
+fn broken_pb_lab(dir: &Path, from: &str, to: &str) -> String {
+    assert!(PB_LAB.contains(from), "{from}");
+    write(dir, "pb.toml", &PB_LAB.replacen(from, to, 1)).display().to_string()
+}
+
+fn bad_primary_backup_keys_get_one_positioned_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let lab = broken_pb_lab(d, "replication = \"async\"", "replication = \"semi\"");
+    bad_input(&["run", &lab], &["pb.toml:40:15:", "unknown replication `semi`", "\"sync\" or \"async\""]);
+    let lab = broken_pb_lab(d, "view_service = false", "view_servce = false");
+    bad_input(&["run", &lab], &["pb.toml:41:1:", "unknown key `view_servce`", "did you mean `view_service`"]);
+    let lab = broken_pb_lab(d, "writes = 14", "writes = 0");
+    bad_input(&["run", &lab], &["pb.toml:42:10:", "writes must be from 1 to 200, not 0"]);
+    let lab = broken_pb_lab(d, "timeout = \"160ms\"", "timeout = \"50ms\"");
+    bad_input(&["run", &lab], &["pb.toml:44:11:", "timeout must be longer than the heartbeat (50ms)"]);
+    let lab = broken_pb_lab(d, "heartbeat = \"50ms\"", "heartbeat = \"0ms\"");
+    bad_input(&["run", &lab], &["pb.toml:43:13:", "heartbeat must be longer than 0ms"]);
+    let lab = broken_pb_lab(d, "view_service = false", "view_service = false\nlease = \"100ms\"");
+    bad_input(&["run", &lab], &["pb.toml:42:9:", "`lease` comes from the view service"]);
+    let lab = broken_pb_lab(d, "view_service = false", "view_service = true\nlease = \"40ms\"");
+    bad_input(&["run", &lab], &["pb.toml:42:9:", "lease must be longer than the heartbeat (50ms)"]);
+    let lab = broken_pb_lab(d, "[\"300ms\", \"400ms\"]", "[\"300ms\", \"300ms\"]");
+    bad_input(&["run", &lab], &["pb.toml:47:24:", "300ms is listed twice in primary_at"]);
+    let lab = broken_pb_lab(d, "crash = \"primary\"", "crash = \"primery\"");
+    bad_input(&["run", &lab], &["no node `primery`", "did you mean `primary`", "client, primary, backup"]);
+    bad_input(
+        &["run", "7", "--set", "model.replication=semi"],
+        &["--set model.replication=semi", "unknown replication"],
+    );
+    bad_input(&["run", "7", "--set", "model.lease=80ms"], &["--set model.lease=80ms", "view_service = true"]);
+    bad_input(&["inject", "7", "--crash", "view@100ms"], &["no node `view`", "client, primary, backup"]);
+}
+
+fn lab_7_shows_heartbeats_and_logs_only_at_their_detail_bits() {
+    let plain = stdout(&["run", "7", "--solve"]);
+    assert!(!plain.contains("heartbeat (") && !plain.contains("log: w1"));
+    assert!(plain.contains("send replicate #1: w1"), "replication is the lab's subject: always shown");
+    assert!(plain.contains("takes over as primary (epoch 2)"));
+    let beats = stdout(&["run", "7", "--solve", "--detail", "2"]);
+    assert!(beats.contains("send heartbeat (primary, epoch 1, log #1)") && !beats.contains("log: w1"));
+    let logs = stdout(&["run", "7", "--solve", "--detail", "4"]);
+    assert!(logs.contains("log: w1 w2") && !logs.contains("heartbeat ("));
+    // Question mode never shows a log, whatever the detail.
+    assert!(!stdout(&["run", "7", "--detail", "7"]).contains("log: w1"));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&["run", "7", "--format", "json"])).unwrap();
+    let trace = json["trace"].as_array().unwrap();
+    assert!(trace
+        .iter()
+        .any(|e| e["event"] == "send" && e["level"] == 2 && e["msg"].as_str().unwrap().starts_with("heartbeat")));
+    assert!(trace
+        .iter()
+        .all(|e| e["event"] != "send" || e["msg"].as_str().unwrap().starts_with("heartbeat") == (e["level"] == 2)));
+}
+
+fn lab_7_view_service_adds_a_node_and_names_views() {
+    let out = stdout(&["run", "7", "--solve", "--set", "model.view_service=true"]);
+    assert!(out.contains("model primary-backup: replication=async view_service=true"));
+    assert!(out.contains("lease=160ms"));
+    assert!(out.lines().any(|l| l.trim_start().starts_with("time  client") && l.trim_end().ends_with("view")));
+    assert!(out.contains("holds a lease until"));
+    assert!(out.contains("silent for") && out.contains("new view 2: primary=backup, backup=none"));
+    let j: serde_json::Value =
+        serde_json::from_str(&stdout(&["run", "7", "--set", "model.view_service=true", "--format", "json"])).unwrap();
+    assert_eq!(j["nodes"], serde_json::json!(["client", "primary", "backup", "view"]));
+    assert_eq!(j["facts"]["two_primaries"], false);
+    assert!(j["facts"]["views"][0].as_str().unwrap().contains("view 2: primary=backup, backup=none"));
 }

@@ -123,3 +123,73 @@ fn bad_invariants_and_explore_sections_are_positioned_errors() {
         assert!(err.contains("bad.toml:") && err.contains(needle), "{err}");
     }
 }
+
+/// Lab 07 under `--set` overrides, as the command line would load it.
+fn lab7(sets: &[&str]) -> distlab::lab::Lab {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    explore::without_own_faults(&catalog::resolve_with("7", &sets).unwrap())
+}
+
+#[test]
+fn asynchronous_replication_loses_an_acknowledged_write_to_at_most_two_faults() {
+    // Without a view service a split brain may come first, so check only
+    // the lost write here; the next test keeps both invariants.
+    let mut lab = lab7(&["model.replication=async"]);
+    lab.invariants = vec!["no-lost-ack-write".into()];
+    let found = explore::explore(&lab, lab.seed, 1000, |_| {}).found.expect("async replication loses a write");
+    assert_eq!(found.violation.invariant, "no-lost-ack-write");
+    assert!(found.shrunk.len() <= 2, "shrunk to {:?}", found.shrunk);
+    assert!(found.violation.what.contains("acknowledged at"), "{}", found.violation.what);
+    // Minimal: removing any one fault keeps every acknowledged write.
+    for i in 0..found.shrunk.len() {
+        let mut fewer = found.shrunk.clone();
+        fewer.remove(i);
+        assert!(explore::violations(&lab, lab.seed, &fewer).is_empty(), "{fewer:?}");
+    }
+    // The same schedule under synchronous replication loses nothing.
+    let sync = lab7(&["model.replication=sync"]);
+    let broken = explore::violations(&sync, sync.seed, &found.shrunk);
+    assert!(broken.iter().all(|v| v.invariant != "no-lost-ack-write"), "{broken:?}");
+}
+
+#[test]
+fn a_lease_keeps_one_primary_but_asynchronous_replication_still_loses_writes() {
+    let lab = lab7(&["model.replication=async", "model.view_service=true"]);
+    let found = explore::explore(&lab, lab.seed, 1000, |_| {}).found.expect("async loses a write even with leases");
+    assert_eq!(found.violation.invariant, "no-lost-ack-write");
+    assert!(found.shrunk.len() <= 2, "shrunk to {:?}", found.shrunk);
+}
+
+#[test]
+fn synchronous_replication_with_a_lease_survives_10000_schedules() {
+    let lab = lab7(&["model.replication=sync", "model.view_service=true"]);
+    assert_eq!(lab.invariants, ["no-lost-ack-write", "single-primary"]);
+    let result = explore::explore(&lab, lab.seed, 10_000, |_| {});
+    assert_eq!(result.tried, 10_000);
+    assert!(result.found.is_none(), "{:?}", result.found.map(|f| (f.violation, f.shrunk)));
+}
+
+#[test]
+fn lab_7_reproducers_carry_the_overrides_and_reproduce_the_violation_exactly() {
+    let out =
+        distlab().args(["inject", "7", "--explore", "1000", "--set", "model.replication=async"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("(without the lab's own 1 fault: --set 'fault=[]')"), "{text}");
+    let command = text.lines().find(|l| l.starts_with("distlab ")).expect("a reproducer line");
+    assert!(command.starts_with("distlab inject 7 --set model.replication=async --set 'fault=[]' --seed 1 "));
+    let broken = text.lines().find(|l| l.contains("which breaks")).unwrap().trim();
+    let (_, detail) = broken.split_once(" at ").unwrap();
+    // Run the printed line through a shell, quotes and all.
+    let bin = env!("CARGO_BIN_EXE_distlab");
+    let replay = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command.replacen("distlab", bin, 1))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
+    let replayed = String::from_utf8(replay.stdout).unwrap();
+    let line = format!("BROKEN at {detail}");
+    assert!(replayed.lines().any(|l| l.trim() == line), "{command}\n{line}\n{replayed}");
+}

@@ -46,7 +46,7 @@ fn wrong(kind: Kind, v: &toml::Value) -> toml::Value {
 fn the_catalogue_has_every_lab_with_enough_questions() {
     let labs = labs();
     let codes: Vec<String> = labs.iter().map(|l| l.code()).collect();
-    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "04-nfs", "05-afs", "06-integrity"]);
+    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "04-nfs", "05-afs", "06-integrity", "07-primary-backup"]);
     let nodes: Vec<Vec<String>> = labs.iter().map(|l| l.node_names()).collect();
     assert_eq!(nodes[0], ["sender", "receiver"]);
     assert_eq!(nodes[1], ["sender", "receiver"]);
@@ -55,6 +55,7 @@ fn the_catalogue_has_every_lab_with_enough_questions() {
     assert_eq!(by_slug("nfs"), ["server", "c0", "c1"]);
     assert_eq!(by_slug("afs"), ["server", "c0", "c1", "c2"]);
     assert_eq!(by_slug("integrity"), ["host", "mirror"]);
+    assert_eq!(by_slug("primary-backup"), ["client", "primary", "backup"]);
     for lab in &labs {
         assert!(lab.questions.len() >= 5, "{} has {} questions", lab.code(), lab.questions.len());
         assert!(lab.intro.len() > 400, "{} needs an intro that teaches", lab.code());
@@ -331,4 +332,66 @@ fn lab_06_answers_every_question_whatever_crashes_or_the_network_do() {
     assert_eq!(f["returned_wrong"], texts(&[]));
     assert_eq!(entry(&f, "read_results", "b0"), Value::Null);
     assert_eq!(entry(&f, "rejected_by", "b0"), texts(&[]));
+}
+
+fn lab(code: &str) -> Lab {
+    labs().into_iter().find(|l| l.code() == code).expect("the lab exists")
+}
+
+/// Lab 07 with `--set` overrides.
+fn lab7(sets: &[&str]) -> Lab {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    catalog::resolve_with("7", &sets).expect("the overrides are valid")
+}
+
+fn lab_7_loses_acknowledged_writes_and_splits_its_brain_at_most_seeds() {
+    let lab = lab("07-primary-backup");
+    let (mut lost, mut both, mut failover, mut at400) = (0, 0, 0, std::collections::BTreeSet::new());
+    for seed in 1..=50 {
+        let f = lab.solve(seed, &Injection::default()).unwrap().outcome.facts;
+        lost += usize::from(f["lost_count"] != Value::Int(0));
+        both += usize::from(f["two_primaries"] == Value::Bool(true));
+        failover += usize::from(f["failover_at"] != Value::Null);
+        let Value::Map(at) = &f["primary_at"] else { panic!("primary_at is a table") };
+        at400.insert(at["400ms"].to_string());
+        // What was lost and what survived make up what was acked.
+        let (Value::List(acked), Value::List(kept), Value::List(gone)) = (&f["acked"], &f["survived"], &f["lost"])
+        else {
+            panic!("lists")
+        };
+        assert_eq!(acked.len(), kept.len() + gone.len(), "seed {seed}");
+        assert_eq!(f["lost_count"], Value::Int(gone.len() as i64));
+    }
+    assert!(lost >= 30, "only {lost} of 50 seeds lose an acknowledged write");
+    assert!(both >= 40, "only {both} of 50 seeds have two primaries");
+    assert_eq!(failover, 50, "the backup takes over at every seed");
+    assert_eq!(at400.into_iter().collect::<Vec<_>>(), ["backup", "both"]);
+}
+
+fn lab_7_default_seed_loses_w9_to_the_crash() {
+    let f = lab("07-primary-backup").solve(1, &Injection::default()).unwrap().outcome.facts;
+    assert_eq!(f["lost"], Value::texts(["w9"]));
+    assert_eq!(f["final_primary"], Value::text("backup"));
+    assert_eq!(f["failover_at"], Value::Int(325));
+    // The crash came at 130ms: 195ms without a primary.
+    assert_eq!(f["failover_time"], Value::Int(195));
+    assert_eq!(f["primary_timeline"], Value::texts(["0ms: primary", "130ms: none", "325ms: backup"]));
+}
+
+fn lab_7_sync_replication_keeps_every_ack_and_a_view_service_keeps_one_primary() {
+    let sync = lab7(&["model.replication=sync"]);
+    let leased = lab7(&["model.view_service=true"]);
+    let both = lab7(&["model.replication=sync", "model.view_service=true"]);
+    for seed in 1..=50 {
+        let s = sync.solve(seed, &Injection::default()).unwrap().outcome;
+        assert_eq!(s.facts["lost_count"], Value::Int(0), "sync, seed {seed}");
+        let l = leased.solve(seed, &Injection::default()).unwrap().outcome;
+        assert_eq!(l.facts["two_primaries"], Value::Bool(false), "view service, seed {seed}");
+        let b = both.solve(seed, &Injection::default()).unwrap().outcome;
+        assert!(b.violations.is_empty(), "sync and view service, seed {seed}: {:?}", b.violations);
+        // Safe and still live: a lost view reply can slow the takeover, so
+        // not every seed finishes all 14 writes within the run.
+        let Value::List(acked) = &b.facts["acked"] else { panic!("a list") };
+        assert!(acked.len() >= 10, "seed {seed}: only {} writes acknowledged", acked.len());
+    }
 }

@@ -147,6 +147,8 @@ fn explore(a: &InjectArgs, lab: &Lab, n: u64) -> anyhow::Result<u8> {
         ));
     }
     let seed = a.seed.unwrap_or(lab.seed);
+    let own = lab.faults.len();
+    let lab = &crate::lab::explore::without_own_faults(lab);
     let names = lab.node_names();
     let bar = crate::output::progress::bar(n, "exploring");
     let result = crate::lab::explore::explore(lab, seed, n, |_| bar.inc(1));
@@ -159,6 +161,12 @@ fn explore(a: &InjectArgs, lab: &Lab, n: u64) -> anyhow::Result<u8> {
         crate::sim::fmt_time(result.horizon),
         lab.invariants.join(", ")
     );
+    if own > 0 {
+        s.push_str(&format!(
+            "  (without the lab's own {own} fault{}: --set 'fault=[]')\n",
+            if own == 1 { "" } else { "s" }
+        ));
+    }
     let Some(found) = result.found else {
         s.push_str(&format!("explored {} schedules: every invariant held\n", result.tried));
         emit(&s)?;
@@ -190,7 +198,12 @@ fn explore(a: &InjectArgs, lab: &Lab, n: u64) -> anyhow::Result<u8> {
         s.push_str(&f.plan_toml(&names));
     }
     let flags: Vec<String> = found.shrunk.iter().map(|f| f.flag(&names)).collect();
-    s.push_str(&format!("\ndistlab inject {lab_arg} --seed {seed} {}\n", flags.join(" ")));
+    if flags.is_empty() {
+        // Nothing to inject: the run breaks the invariant without any fault.
+        s.push_str(&format!("\ndistlab run {lab_arg} --seed {seed} --solve\n"));
+    } else {
+        s.push_str(&format!("\ndistlab inject {lab_arg} --seed {seed} {}\n", flags.join(" ")));
+    }
     emit(&s)?;
     Ok(super::SHORT)
 }

@@ -169,8 +169,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub solve: bool,
     /// Show more of the mechanism, as a sum of bits: 1 protocol internals
-    /// (acks matched, tables, work started), 2 every timer, 4 cache state.
-    /// What each bit shows in each lab: docs/LAB_FORMAT.md.
+    /// (acks matched, tables, work started), 2 every timer and heartbeat,
+    /// 4 state such as caches and replica logs. What each bit shows in each
+    /// lab: docs/LAB_FORMAT.md.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=7))]
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -24,6 +24,19 @@ pub struct Exploration {
     pub found: Option<Found>,
 }
 
+/// The lab with its own `[[fault]]`s left out, which exploration starts
+/// from: the question is which schedules break the system, and a lab whose
+/// scenario already crashes a node would otherwise break it in every one.
+/// The override that does the same is recorded, so reproducers carry it.
+pub fn without_own_faults(lab: &Lab) -> Lab {
+    let mut lab = lab.clone();
+    if !lab.faults.is_empty() {
+        lab.faults.clear();
+        lab.overrides.push("fault=[]".to_string());
+    }
+    lab
+}
+
 /// Runs a lab with extra faults and returns the violations of its invariants.
 pub fn violations(lab: &Lab, seed: u64, faults: &[FaultDef]) -> Vec<Violation> {
     let inj = Injection { faults: faults.to_vec(), ..Injection::default() };

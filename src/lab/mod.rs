@@ -18,7 +18,7 @@ pub use diag::Diag;
 pub use faults::FaultDef;
 pub use schema::LabKind;
 
-use crate::models::{afs, checksum::Algo, datagram, integrity, reliable, rpc, ModelConfig, Scenario, MODEL_NAMES};
+use crate::models::{afs, checksum::Algo, datagram, integrity, pb, reliable, rpc, ModelConfig, Scenario, MODEL_NAMES};
 use crate::questions::{Expr, ExprOp, Kind, Question};
 use crate::sim::{Dur, LinkConfig, NodeId, Time, MS, SEC};
 use schema::*;
@@ -215,6 +215,7 @@ fn load_inner(text: &str, file: &str, top: bool) -> Result<Lab, Diag> {
         "nfs" => ctx.load::<NfsSection>(|c, m| c.nfs(m)),
         "afs" => ctx.load::<AfsSection>(|c, m| c.afs(m)),
         "integrity" => ctx.load::<IntegritySection>(|c, m| c.integrity(m)),
+        "primary-backup" => ctx.load::<PbSection>(|c, m| c.pb(m)),
         other => {
             let hint = diag::suggest(other, MODEL_NAMES.iter().copied())
                 .map(|s| format!("did you mean `{s}`? "))
@@ -452,6 +453,66 @@ impl Loader<'_> {
             read_at,
             scrub_at,
             timeout,
+        }))
+    }
+
+    fn pb(&self, m: &PbSection) -> Result<ModelConfig, Diag> {
+        let replication = pb::Replication::parse(m.replication.get_ref()).ok_or_else(|| {
+            self.err(
+                &m.replication,
+                format!("unknown replication `{}`: use {}", m.replication.get_ref(), pb::Replication::ACCEPTED),
+            )
+        })?;
+        let heartbeat = m.heartbeat.get_ref().0;
+        if heartbeat == 0 {
+            return Err(self.err(&m.heartbeat, "heartbeat must be longer than 0ms"));
+        }
+        // Anything shorter than a heartbeat would declare a healthy peer dead.
+        if m.timeout.get_ref().0 <= heartbeat {
+            return Err(
+                self.err(&m.timeout, format!("timeout must be longer than the heartbeat ({})", m.heartbeat.get_ref()))
+            );
+        }
+        let lease = match &m.lease {
+            Some(l) if !m.view_service => {
+                return Err(self.err(l, "`lease` comes from the view service: set view_service = true, or remove it"))
+            }
+            Some(l) if l.get_ref().0 <= heartbeat => {
+                return Err(self.err(
+                    l,
+                    format!(
+                        "lease must be longer than the heartbeat ({}), or it lapses between renewals",
+                        m.heartbeat.get_ref()
+                    ),
+                ))
+            }
+            Some(l) => l.get_ref().0,
+            None => m.timeout.get_ref().0,
+        };
+        if m.client_timeout.get_ref().0 == 0 {
+            return Err(self.err(&m.client_timeout, "client_timeout must be longer than 0ms"));
+        }
+        if m.primary_at.len() > 20 {
+            return Err(self.err(&m.primary_at[20], "primary_at lists at most 20 times"));
+        }
+        let mut primary_at: Vec<Time> = Vec::new();
+        for t in &m.primary_at {
+            if primary_at.contains(&t.get_ref().0) {
+                return Err(self.err(t, format!("{} is listed twice in primary_at", t.get_ref())));
+            }
+            primary_at.push(t.get_ref().0);
+        }
+        Ok(ModelConfig::PrimaryBackup(pb::Params {
+            replication,
+            view_service: m.view_service,
+            writes: self.positive(&m.writes, "writes", 200)?,
+            interval: m.interval.0,
+            heartbeat,
+            timeout: m.timeout.get_ref().0,
+            lease,
+            client_timeout: m.client_timeout.get_ref().0,
+            reboot: m.reboot.map(|d| d.0),
+            primary_at,
         }))
     }
 

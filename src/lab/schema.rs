@@ -443,3 +443,22 @@ pub struct IntegritySection {
     pub scrub_at: Option<Spanned<Dur>>,
     pub timeout: Option<Spanned<Dur>>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PbSection {
+    pub name: String,
+    pub replication: Spanned<String>,
+    #[serde(default)]
+    pub view_service: bool,
+    pub writes: Spanned<u32>,
+    #[serde(default)]
+    pub interval: Dur,
+    pub heartbeat: Spanned<Dur>,
+    pub timeout: Spanned<Dur>,
+    pub lease: Option<Spanned<Dur>>,
+    pub client_timeout: Spanned<Dur>,
+    pub reboot: Option<Dur>,
+    #[serde(default)]
+    pub primary_at: Vec<Spanned<Dur>>,
+}

@@ -7,6 +7,7 @@ pub mod checksum;
 pub mod datagram;
 pub mod integrity;
 pub mod nfs;
+pub mod pb;
 pub mod reliable;
 pub mod rpc;
 
@@ -25,10 +26,11 @@ pub enum ModelConfig {
     Afs(afs::Params),
     Nfs(nfs::Params),
     Integrity(integrity::Params),
+    PrimaryBackup(pb::Params),
 }
 
 /// The model names a lab file may use, in catalogue order.
-pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "nfs", "afs", "integrity"];
+pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "nfs", "afs", "integrity", "primary-backup"];
 
 /// Everything one run needs: the lab after seed, overrides and faults.
 #[derive(Clone, Debug, PartialEq)]
@@ -79,6 +81,7 @@ impl ModelConfig {
             ModelConfig::Afs(_) => "afs",
             ModelConfig::Nfs(_) => "nfs",
             ModelConfig::Integrity(_) => "integrity",
+            ModelConfig::PrimaryBackup(_) => "primary-backup",
         }
     }
 
@@ -87,6 +90,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => p.node_names(),
             ModelConfig::Reliable(p) => p.node_names(),
             ModelConfig::Rpc(p) => p.node_names(),
+            ModelConfig::PrimaryBackup(p) => p.node_names(),
             ModelConfig::Integrity(p) => p.node_names(),
             ModelConfig::Nfs(p) => p.node_names(),
             ModelConfig::Afs(p) => p.node_names(),
@@ -113,6 +117,7 @@ impl ModelConfig {
             ModelConfig::Afs(_) => vec![0; n],
             ModelConfig::Nfs(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Integrity(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            ModelConfig::PrimaryBackup(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
         }
     }
 
@@ -127,6 +132,7 @@ impl ModelConfig {
             ModelConfig::Rpc(_) => rpc::INVARIANTS,
             ModelConfig::Afs(_) => afs::INVARIANTS,
             ModelConfig::Nfs(_) | ModelConfig::Integrity(_) => &[],
+            ModelConfig::PrimaryBackup(_) => pb::INVARIANTS,
         }
     }
 
@@ -158,6 +164,25 @@ impl ModelConfig {
             ModelConfig::Afs(p) => p.describe(),
             ModelConfig::Nfs(p) => p.describe(),
             ModelConfig::Integrity(p) => integrity_params(p),
+            ModelConfig::PrimaryBackup(p) => {
+                let mut s = format!(
+                    "replication={} view_service={} writes={} interval={} heartbeat={} timeout={}",
+                    p.replication,
+                    p.view_service,
+                    p.writes,
+                    fmt_time(p.interval),
+                    fmt_time(p.heartbeat),
+                    fmt_time(p.timeout)
+                );
+                if p.view_service {
+                    s.push_str(&format!(" lease={}", fmt_time(p.lease)));
+                }
+                s.push_str(&format!(" client_timeout={}", fmt_time(p.client_timeout)));
+                if let Some(r) = p.reboot {
+                    s.push_str(&format!(" reboot={}", fmt_time(r)));
+                }
+                s
+            }
         }
     }
 }
@@ -197,6 +222,7 @@ pub fn fact_names(model: &str) -> &'static [&'static str] {
         "afs" => afs::FACTS,
         "nfs" => nfs::FACTS,
         "integrity" => integrity::FACTS,
+        "primary-backup" => pb::FACTS,
         _ => &[],
     }
 }
@@ -209,6 +235,7 @@ pub fn run(sc: &Scenario) -> Outcome {
         ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts, afs::violations, true),
         ModelConfig::Nfs(p) => run_model(p, sc, nfs::facts, no_violations, true),
         ModelConfig::Integrity(p) => run_model(p, sc, integrity::facts, no_violations, true),
+        ModelConfig::PrimaryBackup(p) => run_model(p, sc, pb::facts, pb::violations, true),
     }
 }
 
@@ -222,6 +249,7 @@ pub fn check(sc: &Scenario) -> Vec<Violation> {
         ModelConfig::Afs(p) => run_model(&afs::Afs::new(p, sc.seed), sc, afs::facts, afs::violations, false),
         ModelConfig::Nfs(p) => run_model(p, sc, nfs::facts, no_violations, false),
         ModelConfig::Integrity(p) => run_model(p, sc, integrity::facts, no_violations, false),
+        ModelConfig::PrimaryBackup(p) => run_model(p, sc, pb::facts, pb::violations, false),
     }
     .violations
 }
@@ -274,14 +302,14 @@ fn run_model<M: Model>(model: &M, sc: &Scenario, facts: FactsFn<M>, check: Check
 
 fn erase<M: Model>(model: &M, e: &Entry<M::Msg>) -> Entry<Label> {
     let event = match &e.event {
-        Event::Send { from, to, id, msg, fate } => {
-            Event::Send { from: *from, to: *to, id: *id, msg: model.label(msg), fate: *fate }
+        Event::Send { from, to, id, level, msg, fate } => {
+            Event::Send { from: *from, to: *to, id: *id, level: *level, msg: model.label(msg), fate: *fate }
         }
-        Event::Deliver { from, to, id, copy, msg } => {
-            Event::Deliver { from: *from, to: *to, id: *id, copy: *copy, msg: model.label(msg) }
+        Event::Deliver { from, to, id, copy, level, msg } => {
+            Event::Deliver { from: *from, to: *to, id: *id, copy: *copy, level: *level, msg: model.label(msg) }
         }
-        Event::DropAtDown { from, to, id, copy, msg } => {
-            Event::DropAtDown { from: *from, to: *to, id: *id, copy: *copy, msg: model.label(msg) }
+        Event::DropAtDown { from, to, id, copy, level, msg } => {
+            Event::DropAtDown { from: *from, to: *to, id: *id, copy: *copy, level: *level, msg: model.label(msg) }
         }
         Event::Timer { node, id, level, label } => {
             Event::Timer { node: *node, id: *id, level: *level, label: label.clone() }

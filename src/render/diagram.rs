@@ -103,7 +103,13 @@ pub fn picture(out: &Outcome, sc: &Scenario, view: View) -> Picture {
     for e in &out.trace {
         let mark = |node: NodeId, kind, text: String| Item::Mark { node, kind, text };
         let item = match &e.event {
-            Event::Send { from, to, id, msg, fate } => {
+            Event::Send { from, to, id, msg, fate, level } => {
+                // A message the model keeps at a higher detail level (a
+                // heartbeat), or one that is itself an answer, is not drawn.
+                let (view_level, outcome) = out.msg_views.get(id).copied().unwrap_or((0, false));
+                if !view.shows(view_level.max(*level)) || (outcome && !view.solve) {
+                    continue;
+                }
                 let label = label_text(msg, view.solve);
                 let end = match fate {
                     Fate::Lost(r) => End::Lost(*r),

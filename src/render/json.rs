@@ -22,7 +22,7 @@ pub fn run_json(lab: &Lab, sc: &Scenario, inj: &Injection, out: &Outcome, answer
         .iter()
         .map(|e| {
             let mut o = match &e.event {
-                Event::Send { from, to, id, msg, fate } => {
+                Event::Send { from, to, id, msg, fate, level } => {
                     let mut o = json!({"event": "send", "from": names[*from], "to": names[*to], "id": id, "msg": plain(msg)});
                     let (f, delay, copy) = match fate {
                         Fate::Delivered { delay } => ("delivered", Some(*delay), None),
@@ -37,14 +37,16 @@ pub fn run_json(lab: &Lab, sc: &Scenario, inj: &Injection, out: &Outcome, answer
                     if let Some(d) = copy {
                         o["copy_delay_us"] = json!(d);
                     }
-                    o
+                    with_level(o, *level)
                 }
-                Event::Deliver { from, to, id, copy, msg } => {
-                    json!({"event": "deliver", "from": names[*from], "to": names[*to], "id": id, "copy": copy, "msg": plain(msg)})
-                }
-                Event::DropAtDown { from, to, id, copy, msg } => {
-                    json!({"event": "drop", "reason": "node down", "from": names[*from], "to": names[*to], "id": id, "copy": copy, "msg": plain(msg)})
-                }
+                Event::Deliver { from, to, id, copy, msg, level } => with_level(
+                    json!({"event": "deliver", "from": names[*from], "to": names[*to], "id": id, "copy": copy, "msg": plain(msg)}),
+                    *level,
+                ),
+                Event::DropAtDown { from, to, id, copy, msg, level } => with_level(
+                    json!({"event": "drop", "reason": "node down", "from": names[*from], "to": names[*to], "id": id, "copy": copy, "msg": plain(msg)}),
+                    *level,
+                ),
                 Event::Timer { node, id, level, label } => {
                     json!({"event": "timer", "node": names[*node], "timer": id, "level": level, "text": plain(label)})
                 }
@@ -93,4 +95,12 @@ pub fn run_json(lab: &Lab, sc: &Scenario, inj: &Injection, out: &Outcome, answer
         "events": out.stats.events,
         "trace": trace,
     })
+}
+
+/// A message's detail level, where it has one (most messages show always).
+fn with_level(mut o: Json, level: u8) -> Json {
+    if level > 0 {
+        o["level"] = json!(level);
+    }
+    o
 }

@@ -36,7 +36,7 @@ fn rows(out: &Outcome, sc: &Scenario) -> Vec<Row> {
     for e in &out.trace {
         let row = |node, label, outcome, level| Row { time: e.time, node, label, outcome, level };
         rows.push(match &e.event {
-            Event::Send { from, to, id, msg, fate } => {
+            Event::Send { from, to, id, msg, fate, level } => {
                 let lost = matches!(fate, Fate::Lost(_));
                 let mut label = Vec::new();
                 if to > from {
@@ -49,23 +49,23 @@ fn rows(out: &Outcome, sc: &Scenario) -> Vec<Row> {
                     label.push(s(" "));
                 }
                 label.push(s(fate_text(fate)));
-                let (level, outcome) = view(id);
-                row(Some(*from), label, outcome, level)
+                let (view_level, outcome) = view(id);
+                row(Some(*from), label, outcome, view_level.max(*level))
             }
-            Event::Deliver { to, id, msg, copy, .. } => {
+            Event::Deliver { to, id, msg, copy, level, .. } => {
                 let mut label = vec![s("arrives: ")];
                 label.extend(msg.iter().cloned());
                 if *copy == 1 {
                     label.push(s(" (network copy)"));
                 }
-                row(Some(*to), label, true, view(id).0)
+                row(Some(*to), label, true, view(id).0.max(*level))
             }
-            Event::DropAtDown { to, id, msg, .. } => {
+            Event::DropAtDown { to, id, msg, level, .. } => {
                 let mut label = vec![s("✗ ")];
                 label.extend(msg.iter().cloned());
                 label.push(s(format!(" lost: {} is down", names[*to])));
-                let (level, outcome) = view(id);
-                row(Some(*to), label, outcome, level)
+                let (view_level, outcome) = view(id);
+                row(Some(*to), label, outcome, view_level.max(*level))
             }
             Event::Timer { node, level, label, .. } => row(Some(*node), label.clone(), false, *level),
             Event::Crash { node } => row(Some(*node), vec![s("✗ CRASH: memory and timers lost")], false, 0),

@@ -31,10 +31,12 @@ pub fn plain(label: &Label) -> String {
 
 #[derive(Clone, Debug)]
 pub enum Event<Msg> {
+    /// `level` is the detail level that shows this message (0: always).
     Send {
         from: NodeId,
         to: NodeId,
         id: MsgId,
+        level: u8,
         msg: Msg,
         fate: Fate,
     },
@@ -44,6 +46,7 @@ pub enum Event<Msg> {
         to: NodeId,
         id: MsgId,
         copy: u8,
+        level: u8,
         msg: Msg,
     },
     /// A message that reached a node that was down.
@@ -52,6 +55,7 @@ pub enum Event<Msg> {
         to: NodeId,
         id: MsgId,
         copy: u8,
+        level: u8,
         msg: Msg,
     },
     Timer {
