@@ -43,14 +43,17 @@ fn wrong(kind: Kind, v: &toml::Value) -> toml::Value {
 }
 
 #[test]
-fn the_catalogue_has_labs_01_to_03_with_enough_questions() {
+fn the_catalogue_has_its_labs_with_enough_questions() {
     let labs = labs();
     let codes: Vec<String> = labs.iter().map(|l| l.code()).collect();
-    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc"]);
+    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "08-quorum"]);
     let nodes: Vec<Vec<String>> = labs.iter().map(|l| l.node_names()).collect();
     assert_eq!(nodes[0], ["sender", "receiver"]);
     assert_eq!(nodes[1], ["sender", "receiver"]);
     assert_eq!(nodes[2], ["client", "server"]);
+    let quorum = labs.iter().find(|l| l.number == 8).expect("lab 08");
+    assert_eq!(quorum.node_names(), ["c0", "c1", "r0", "r1", "r2"]);
+    assert!(quorum.questions.len() >= 6);
     for lab in &labs {
         assert!(lab.questions.len() >= 5, "{} has {} questions", lab.code(), lab.questions.len());
         assert!(lab.intro.len() > 400, "{} needs an intro that teaches", lab.code());
@@ -135,6 +138,10 @@ fn faults_bite_at_most_seeds() {
     assert!(count(&labs[1], "suppressed") >= 30);
     assert!(count(&labs[2], "cached_replies") >= 30);
     assert!(count(&labs[2], "client_failed") >= 10);
+    let quorum = labs.iter().find(|l| l.number == 8).expect("lab 08");
+    assert!(count(quorum, "stale_reads") >= 35);
+    assert!(count(quorum, "failed_writes") >= 10);
+    assert!(count(quorum, "repaired") >= 10);
 }
 
 #[test]

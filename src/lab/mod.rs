@@ -7,6 +7,7 @@ pub mod diag;
 pub mod explore;
 pub mod faults;
 pub mod overrides;
+mod quorum;
 pub mod schema;
 
 pub use catalog::{resolve, resolve_with, Source};
@@ -208,6 +209,7 @@ fn load_inner(text: &str, file: &str, top: bool) -> Result<Lab, Diag> {
         "datagram" => ctx.load::<DatagramSection>(|c, m| c.datagram(m)),
         "reliable" => ctx.load::<ReliableSection>(|c, m| c.reliable(m)),
         "rpc" => ctx.load::<RpcSection>(|c, m| c.rpc(m)),
+        "quorum" => ctx.load::<QuorumSection>(|c, m| c.quorum(m)),
         other => {
             let hint = diag::suggest(other, MODEL_NAMES.iter().copied())
                 .map(|s| format!("did you mean `{s}`? "))

@@ -3,6 +3,7 @@
 //! names and erases its types, so rendering and grading need not know it.
 
 pub mod datagram;
+pub mod quorum;
 pub mod reliable;
 pub mod rpc;
 
@@ -17,10 +18,11 @@ pub enum ModelConfig {
     Datagram(datagram::Params),
     Reliable(reliable::Params),
     Rpc(rpc::Params),
+    Quorum(quorum::Params),
 }
 
 /// The model names a lab file may use, in catalogue order.
-pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc"];
+pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "quorum"];
 
 /// Everything one run needs: the lab after seed, overrides and faults.
 #[derive(Clone, Debug, PartialEq)]
@@ -65,6 +67,7 @@ impl ModelConfig {
             ModelConfig::Datagram(_) => "datagram",
             ModelConfig::Reliable(_) => "reliable",
             ModelConfig::Rpc(_) => "rpc",
+            ModelConfig::Quorum(_) => "quorum",
         }
     }
 
@@ -73,6 +76,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => p.node_names(),
             ModelConfig::Reliable(p) => p.node_names(),
             ModelConfig::Rpc(p) => p.node_names(),
+            ModelConfig::Quorum(p) => p.node_names(),
         }
     }
 
@@ -83,6 +87,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Reliable(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Rpc(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            ModelConfig::Quorum(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
         }
     }
 
@@ -95,6 +100,7 @@ impl ModelConfig {
             ModelConfig::Datagram(_) => datagram::INVARIANTS,
             ModelConfig::Reliable(_) => reliable::INVARIANTS,
             ModelConfig::Rpc(_) => rpc::INVARIANTS,
+            ModelConfig::Quorum(_) => quorum::INVARIANTS,
         }
     }
 
@@ -123,6 +129,16 @@ impl ModelConfig {
                     ops.join(", ")
                 )
             }
+            ModelConfig::Quorum(p) => format!(
+                "n={} r={} w={} read_repair={} timeout={} think={}\n  workload: {}",
+                p.n,
+                p.r,
+                p.w,
+                p.read_repair,
+                fmt_time(p.timeout),
+                fmt_time(p.think),
+                p.describe_workload()
+            ),
         }
     }
 }
@@ -132,6 +148,7 @@ pub fn fact_names(model: &str) -> &'static [&'static str] {
         "datagram" => datagram::FACTS,
         "reliable" => reliable::FACTS,
         "rpc" => rpc::FACTS,
+        "quorum" => quorum::FACTS,
         _ => &[],
     }
 }
@@ -141,6 +158,11 @@ pub fn run(sc: &Scenario) -> Outcome {
         ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts, datagram::violations, true),
         ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts, reliable::violations, true),
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, true),
+        ModelConfig::Quorum(p) => {
+            let mut out = run_model(p, sc, quorum::facts, quorum::violations, true);
+            quorum::rerun_facts(p, sc, &mut out.facts);
+            out
+        }
     }
 }
 
@@ -151,6 +173,7 @@ pub fn check(sc: &Scenario) -> Vec<Violation> {
         ModelConfig::Datagram(p) => run_model(p, sc, datagram::facts, datagram::violations, false),
         ModelConfig::Reliable(p) => run_model(p, sc, reliable::facts, reliable::violations, false),
         ModelConfig::Rpc(p) => run_model(p, sc, rpc::facts, rpc::violations, false),
+        ModelConfig::Quorum(p) => run_model(p, sc, quorum::facts, quorum::violations, false),
     }
     .violations
 }
