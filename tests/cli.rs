@@ -471,8 +471,11 @@ fn bad_quorum_keys_get_one_positioned_line_and_exit_2() {
     let lab = broken_quorum(d, "n = 3", "n = 3\nclients = 2");
     bad_input(
         &["run", &lab],
-        &[&format!("bad.toml:{}:", workload + 1), "either `workload` (scripted) or `clients` (random)"],
+        &[&format!("bad.toml:{}:11:", n + 1), "either `workload` (scripted) or `clients` and `operations`"],
     );
+    let lab =
+        broken_quorum(d, "workload = [\"write write write write read\", \"read read read read read\"]", "clients = 2");
+    bad_input(&["run", &lab], &[&format!("bad.toml:{workload}:11:"), "a random workload needs `operations` too"]);
     let lab = broken_quorum(d, "workload = [\"write write write write read\", \"read read read read read\"]", "");
     bad_input(&["run", &lab], &["bad.toml: the quorum model needs a workload", "operations"]);
     let lab = broken_quorum(d, "read_repair = true", "read_repiar = true");

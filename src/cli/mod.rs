@@ -103,7 +103,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub solve: bool,
     /// Show more of the mechanism, as a sum of bits: 1 protocol internals
-    /// (acks matched, tables, work started), 2 every timer, 4 cache state.
+    /// (acks matched, tables, work started), 2 every timer, 4 cache or replica state.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=7))]
     pub detail: u8,
     #[arg(long, value_enum, default_value_t = Format::Text)]

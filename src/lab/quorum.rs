@@ -27,14 +27,12 @@ impl Loader<'_> {
         }
         let workload = match &m.workload {
             Some(list) => {
-                let random = [
-                    ("clients", m.clients.as_ref().map(|c| c.span())),
-                    ("operations", m.operations.as_ref().map(|o| o.span())),
-                ];
-                if let Some((key, _)) = random.iter().find(|(_, s)| s.is_some()) {
-                    return Err(
-                        self.err(list, format!("give either `workload` (scripted) or `{key}` (random), not both"))
-                    );
+                let both = "give either `workload` (scripted) or `clients` and `operations` (random), not both";
+                if let Some(c) = &m.clients {
+                    return Err(self.err(c, both));
+                }
+                if let Some(o) = &m.operations {
+                    return Err(self.err(o, both));
                 }
                 if m.read_ratio.is_some() {
                     return Err(self.err(
@@ -76,6 +74,9 @@ impl Loader<'_> {
             }
             None => {
                 let Some(operations) = &m.operations else {
+                    if let Some(c) = &m.clients {
+                        return Err(self.err(c, "a random workload needs `operations` too: how many each client makes"));
+                    }
                     return Err(Diag::whole_file(self.file, "the quorum model needs a workload: `workload = [\"write read\", \"read write\"]` (one string per client), or `clients`, `operations` and `read_ratio` for a random one"));
                 };
                 let clients = match &m.clients {
