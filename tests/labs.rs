@@ -138,10 +138,13 @@ fn faults_bite_at_most_seeds() {
     assert!(count(&labs[1], "suppressed") >= 30);
     assert!(count(&labs[2], "cached_replies") >= 30);
     assert!(count(&labs[2], "client_failed") >= 10);
+    // Lab 08 solves six runs per seed (re-runs and a what-if): solve once.
     let quorum = labs.iter().find(|l| l.number == 8).expect("lab 08");
-    assert!(count(quorum, "stale_reads") >= 35);
-    assert!(count(quorum, "failed_writes") >= 10);
-    assert!(count(quorum, "repaired") >= 10);
+    let runs: Vec<_> = (1..=50).map(|s| quorum.solve(s, &Injection::default()).unwrap().outcome.facts).collect();
+    let seen = |fact: &str| runs.iter().filter(|f| f[fact] != Value::List(vec![])).count();
+    assert!(seen("stale_reads") >= 35);
+    assert!(seen("failed_writes") >= 10);
+    assert!(seen("repaired") >= 10);
 }
 
 #[test]
