@@ -48,7 +48,7 @@ fn broken_lab(dir: &Path, from: &str, to: &str) -> String {
 #[test]
 fn list_names_every_lab() {
     let out = stdout(&["list"]);
-    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "04", "nfs", "05", "afs", "06", "integrity", "07", "primary-backup", "predict"] {
+    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "04", "nfs", "05", "afs", "06", "integrity", "07", "primary-backup", "08", "quorum", "predict"] {
         assert!(out.contains(s), "{out}");
     }
 }
@@ -87,7 +87,7 @@ fn lab_names_resolve_by_number_padded_number_slug_and_path() {
 
 #[test]
 fn runs_are_byte_identical_and_seeds_differ() {
-    for lab in ["1", "2", "3", "4", "5", "6", "7"] {
+    for lab in ["1", "2", "3", "4", "5", "6", "7", "8"] {
         assert_eq!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve"]));
         assert_eq!(stdout(&["run", lab, "--format", "json"]), stdout(&["run", lab, "--format", "json"]));
         assert_ne!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve", "--seed", "2"]));
@@ -150,7 +150,7 @@ fn filled_template(lab: &str, seed: &str, spoil: Option<usize>) -> String {
 #[test]
 fn solved_answers_get_full_marks_through_the_cli_at_50_seeds() {
     let dir = tempfile::tempdir().unwrap();
-    for lab in ["1", "2", "3", "4", "5", "6", "7"] {
+    for lab in ["1", "2", "3", "4", "5", "6", "7", "8"] {
         for seed in 1..=50 {
             let seed = seed.to_string();
             let path = write(dir.path(), "answers.toml", &filled_template(lab, &seed, None));
@@ -174,7 +174,7 @@ fn solved_answers_get_full_marks_through_the_cli_at_50_seeds() {
 #[test]
 fn check_reports_in_json_and_a_blank_template_scores_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    for lab in ["1", "2", "3", "4", "5", "6", "7"] {
+    for lab in ["1", "2", "3", "4", "5", "6", "7", "8"] {
         let path = write(dir.path(), "answers.toml", &filled_template(lab, "17", None));
         let json = distlab().args(["check", lab, path.to_str().unwrap(), "--format", "json"]).output().unwrap();
         assert_eq!(json.status.code(), Some(0));
@@ -687,4 +687,67 @@ fn lab_7_view_service_adds_a_node_and_names_views() {
     assert_eq!(j["nodes"], serde_json::json!(["client", "primary", "backup", "view"]));
     assert_eq!(j["facts"]["two_primaries"], false);
     assert!(j["facts"]["views"][0].as_str().unwrap().contains("view 2: primary=backup, backup=none"));
+}
+
+const QUORUM_LAB: &str = include_str!("../labs/08-quorum.toml");
+
+/// Lab 08 with one piece replaced.
+fn broken_quorum(dir: &Path, from: &str, to: &str) -> String {
+    assert!(QUORUM_LAB.contains(from), "{from}");
+    write(dir, "bad.toml", &QUORUM_LAB.replacen(from, to, 1)).display().to_string()
+}
+
+fn bad_quorum_keys_get_one_positioned_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let line = |key: &str| QUORUM_LAB.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+    let (n, r, w, workload) = (line("n = "), line("r = "), line("w = "), line("workload = "));
+    let lab = broken_quorum(d, "r = 1", "r = 4");
+    bad_input(&["run", &lab], &[&format!("bad.toml:{r}:5:"), "r must be from 1 to n (3), not 4"]);
+    let lab = broken_quorum(d, "w = 2", "w = 0");
+    bad_input(&["run", &lab], &[&format!("bad.toml:{w}:5:"), "w must be from 1 to n (3), not 0"]);
+    let lab = broken_quorum(d, "n = 3", "n = 12");
+    bad_input(&["run", &lab], &[&format!("bad.toml:{n}:5:"), "n (the number of replicas) must be from 1 to 9, not 12"]);
+    let lab = broken_quorum(d, "\"read read read read read\"", "\"read raed\"");
+    bad_input(
+        &["run", &lab],
+        &[
+            &format!("bad.toml:{workload}:"),
+            "unknown operation `raed` for client c1; did you mean `read`?",
+            "read or write",
+        ],
+    );
+    let lab = broken_quorum(d, "n = 3", "n = 3\nclients = 2");
+    bad_input(
+        &["run", &lab],
+        &[&format!("bad.toml:{}:11:", n + 1), "either `workload` (scripted) or `clients` and `operations`"],
+    );
+    let lab =
+        broken_quorum(d, "workload = [\"write write write write read\", \"read read read read read\"]", "clients = 2");
+    bad_input(&["run", &lab], &[&format!("bad.toml:{workload}:11:"), "a random workload needs `operations` too"]);
+    let lab = broken_quorum(d, "workload = [\"write write write write read\", \"read read read read read\"]", "");
+    bad_input(&["run", &lab], &["bad.toml: the quorum model needs a workload", "operations"]);
+    let lab = broken_quorum(d, "read_repair = true", "read_repiar = true");
+    bad_input(&["run", &lab], &["unknown key `read_repiar` in [model]; did you mean `read_repair`?"]);
+    let lab = broken_quorum(d, "timeout = \"60ms\"", "timeout = \"0ms\"");
+    bad_input(&["run", &lab], &["timeout must be longer than 0ms"]);
+    let lab = broken_quorum(d, "[\"c1\", \"r0\"]", "[\"c1\", \"r3\"]");
+    bad_input(&["run", &lab], &["no node `r3`", "c0, c1, r0, r1, r2"]);
+    bad_input(&["run", "8", "--set", "model.r=5"], &["--set model.r=5", "r must be from 1 to n (3), not 5"]);
+    bad_input(&["run", "8", "--set", "model.read_ratio=0.5"], &["`read_ratio` belongs to a random workload"]);
+    bad_input(&["inject", "8", "--crash", "r9@10ms"], &["no node `r9`"]);
+}
+
+fn quorum_detail_bits_show_replicas_timers_and_state() {
+    let plain = stdout(&["run", "8", "--solve"]);
+    let one = stdout(&["run", "8", "--solve", "--detail", "1"]);
+    let two = stdout(&["run", "8", "--solve", "--detail", "2"]);
+    let four = stdout(&["run", "8", "--solve", "--detail", "4"]);
+    assert!(one.contains("put: store 10 v1.c0 (was 0 v0)") && !plain.contains("put: store"));
+    assert!(one.contains("rd6: reply 1/1 (r2)"));
+    assert!(two.contains("timeout w2") && !plain.contains("timeout w2") && !one.contains("timeout w2"));
+    assert!(four.contains("holds 40 v4.c0") && !one.contains("holds 40"));
+    // Question mode hides what the replicas hold and what reads return.
+    let q = stdout(&["run", "8", "--detail", "7"]);
+    assert!(!q.contains("holds 40") && !q.contains("returns 10") && q.contains("send r0: rd6 = ? +"));
 }

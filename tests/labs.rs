@@ -46,7 +46,7 @@ fn wrong(kind: Kind, v: &toml::Value) -> toml::Value {
 fn the_catalogue_has_every_lab_with_enough_questions() {
     let labs = labs();
     let codes: Vec<String> = labs.iter().map(|l| l.code()).collect();
-    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "04-nfs", "05-afs", "06-integrity", "07-primary-backup"]);
+    assert_eq!(codes, ["01-lost-messages", "02-retry", "03-rpc", "04-nfs", "05-afs", "06-integrity", "07-primary-backup", "08-quorum"]);
     let nodes: Vec<Vec<String>> = labs.iter().map(|l| l.node_names()).collect();
     assert_eq!(nodes[0], ["sender", "receiver"]);
     assert_eq!(nodes[1], ["sender", "receiver"]);
@@ -56,6 +56,9 @@ fn the_catalogue_has_every_lab_with_enough_questions() {
     assert_eq!(by_slug("afs"), ["server", "c0", "c1", "c2"]);
     assert_eq!(by_slug("integrity"), ["host", "mirror"]);
     assert_eq!(by_slug("primary-backup"), ["client", "primary", "backup"]);
+    let quorum = labs.iter().find(|l| l.number == 8).expect("lab 08");
+    assert_eq!(quorum.node_names(), ["c0", "c1", "r0", "r1", "r2"]);
+    assert!(quorum.questions.len() >= 6);
     for lab in &labs {
         assert!(lab.questions.len() >= 5, "{} has {} questions", lab.code(), lab.questions.len());
         assert!(lab.intro.len() > 400, "{} needs an intro that teaches", lab.code());
@@ -152,6 +155,13 @@ fn faults_bite_at_most_seeds() {
     let integrity = labs.iter().find(|l| l.slug == "integrity").expect("lab 06");
     assert!(count(integrity, "returned_wrong") == 50);
     assert!(count(integrity, "repaired") == 50);
+    // Lab 08 solves six runs per seed (re-runs and a what-if): solve once.
+    let quorum = labs.iter().find(|l| l.number == 8).expect("lab 08");
+    let runs: Vec<_> = (1..=50).map(|s| quorum.solve(s, &Injection::default()).unwrap().outcome.facts).collect();
+    let seen = |fact: &str| runs.iter().filter(|f| f[fact] != Value::List(vec![])).count();
+    assert!(seen("stale_reads") >= 35);
+    assert!(seen("failed_writes") >= 10);
+    assert!(seen("repaired") >= 10);
 }
 
 #[test]
@@ -395,3 +405,5 @@ fn lab_7_sync_replication_keeps_every_ack_and_a_view_service_keeps_one_primary()
         assert!(acked.len() >= 10, "seed {seed}: only {} writes acknowledged", acked.len());
     }
 }
+
+

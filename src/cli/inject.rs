@@ -172,6 +172,18 @@ fn explore(a: &InjectArgs, lab: &Lab, n: u64) -> anyhow::Result<u8> {
         emit(&s)?;
         return Ok(super::OK);
     };
+    let lab_arg = lab.cli_name_with_overrides();
+    if found.schedule == 0 {
+        let v = &found.violation;
+        s.push_str(&format!(
+            "the run with no extra fault already breaks {} at {}: {}\nno fault schedule is needed; reproduce it with:\n\ndistlab run {lab_arg} --seed {seed} --solve\n",
+            v.invariant,
+            crate::sim::fmt_time(v.time),
+            v.what
+        ));
+        emit(&s)?;
+        return Ok(super::SHORT);
+    }
     let describe = |fs: &[crate::lab::FaultDef]| fs.iter().map(|f| f.describe(&names)).collect::<Vec<_>>().join("; ");
     s.push_str(&format!(
         "schedule {} of {n} broke {}: {}\n  with {} fault{}: {}\n",
@@ -192,7 +204,6 @@ fn explore(a: &InjectArgs, lab: &Lab, n: u64) -> anyhow::Result<u8> {
         crate::sim::fmt_time(found.violation.time),
         found.violation.what
     ));
-    let lab_arg = lab.cli_name_with_overrides();
     s.push_str(&format!("# plan.toml: reproduce with distlab inject {lab_arg} --seed {seed} --plan plan.toml\n"));
     for f in &found.shrunk {
         s.push_str(&f.plan_toml(&names));

@@ -8,7 +8,8 @@ use crate::sim::{Corruption, Stream, Time, MS};
 
 /// The first schedule that broke an invariant, before and after shrinking.
 pub struct Found {
-    /// Which schedule it was, counting from 1.
+    /// Which schedule it was, counting from 1; 0 when the lab's own run,
+    /// with no extra fault, already breaks the invariant.
     pub schedule: u64,
     pub original: Vec<FaultDef>,
     pub shrunk: Vec<FaultDef>,
@@ -122,6 +123,12 @@ pub fn draw(lab: &Lab, seed: u64, index: u64, horizon: Time) -> Vec<FaultDef> {
 /// and shrinks it. `progress` is called after every schedule.
 pub fn explore(lab: &Lab, seed: u64, n: u64, mut progress: impl FnMut(u64)) -> Exploration {
     let horizon = horizon(lab, seed);
+    // A lab whose own run already breaks an invariant needs no extra fault:
+    // say so, rather than shrink some schedule down to nothing.
+    if let Some(violation) = violations(lab, seed, &[]).into_iter().next() {
+        let found = Found { schedule: 0, original: Vec::new(), shrunk: Vec::new(), violation, shrink_runs: 0 };
+        return Exploration { tried: 0, horizon, found: Some(found) };
+    }
     for i in 1..=n {
         let faults = draw(lab, seed, i, horizon);
         let broken = violations(lab, seed, &faults);

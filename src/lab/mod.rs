@@ -8,6 +8,7 @@ pub mod explore;
 pub mod faults;
 mod load_nfs;
 pub mod overrides;
+mod quorum;
 pub mod schema;
 pub mod starter;
 pub mod validate;
@@ -216,6 +217,7 @@ fn load_inner(text: &str, file: &str, top: bool) -> Result<Lab, Diag> {
         "afs" => ctx.load::<AfsSection>(|c, m| c.afs(m)),
         "integrity" => ctx.load::<IntegritySection>(|c, m| c.integrity(m)),
         "primary-backup" => ctx.load::<PbSection>(|c, m| c.pb(m)),
+        "quorum" => ctx.load::<QuorumSection>(|c, m| c.quorum(m)),
         other => {
             let hint = diag::suggest(other, MODEL_NAMES.iter().copied())
                 .map(|s| format!("did you mean `{s}`? "))

@@ -462,3 +462,22 @@ pub struct PbSection {
     #[serde(default)]
     pub primary_at: Vec<Spanned<Dur>>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuorumSection {
+    pub name: String,
+    pub n: Spanned<u32>,
+    pub r: Spanned<u32>,
+    pub w: Spanned<u32>,
+    #[serde(default)]
+    pub read_repair: bool,
+    pub timeout: Spanned<Dur>,
+    pub think: Option<Dur>,
+    /// One string of operations per client: `["write read", "read write"]`.
+    pub workload: Option<Spanned<Vec<Spanned<String>>>>,
+    /// A random workload instead: how many clients, operations each, reads.
+    pub clients: Option<Spanned<u32>>,
+    pub operations: Option<Spanned<u32>>,
+    pub read_ratio: Option<Prob>,
+}

@@ -8,6 +8,7 @@ pub mod datagram;
 pub mod integrity;
 pub mod nfs;
 pub mod pb;
+pub mod quorum;
 pub mod reliable;
 pub mod rpc;
 
@@ -27,10 +28,11 @@ pub enum ModelConfig {
     Nfs(nfs::Params),
     Integrity(integrity::Params),
     PrimaryBackup(pb::Params),
+    Quorum(quorum::Params),
 }
 
 /// The model names a lab file may use, in catalogue order.
-pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "nfs", "afs", "integrity", "primary-backup"];
+pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "nfs", "afs", "integrity", "primary-backup", "quorum"];
 
 /// Everything one run needs: the lab after seed, overrides and faults.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,6 +84,7 @@ impl ModelConfig {
             ModelConfig::Nfs(_) => "nfs",
             ModelConfig::Integrity(_) => "integrity",
             ModelConfig::PrimaryBackup(_) => "primary-backup",
+            ModelConfig::Quorum(_) => "quorum",
         }
     }
 
@@ -90,6 +93,7 @@ impl ModelConfig {
             ModelConfig::Datagram(p) => p.node_names(),
             ModelConfig::Reliable(p) => p.node_names(),
             ModelConfig::Rpc(p) => p.node_names(),
+            ModelConfig::Quorum(p) => p.node_names(),
             ModelConfig::PrimaryBackup(p) => p.node_names(),
             ModelConfig::Integrity(p) => p.node_names(),
             ModelConfig::Nfs(p) => p.node_names(),
@@ -118,6 +122,7 @@ impl ModelConfig {
             ModelConfig::Nfs(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::Integrity(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
             ModelConfig::PrimaryBackup(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
+            ModelConfig::Quorum(p) => (0..n).map(|i| p.disk_blocks(i)).collect(),
         }
     }
 
@@ -133,6 +138,7 @@ impl ModelConfig {
             ModelConfig::Afs(_) => afs::INVARIANTS,
             ModelConfig::Nfs(_) | ModelConfig::Integrity(_) => &[],
             ModelConfig::PrimaryBackup(_) => pb::INVARIANTS,
+            ModelConfig::Quorum(_) => quorum::INVARIANTS,
         }
     }
 
@@ -183,6 +189,16 @@ impl ModelConfig {
                 }
                 s
             }
+            ModelConfig::Quorum(p) => format!(
+                "n={} r={} w={} read_repair={} timeout={} think={}\n  workload: {}",
+                p.n,
+                p.r,
+                p.w,
+                p.read_repair,
+                fmt_time(p.timeout),
+                fmt_time(p.think),
+                p.describe_workload()
+            ),
         }
     }
 }
@@ -223,6 +239,7 @@ pub fn fact_names(model: &str) -> &'static [&'static str] {
         "nfs" => nfs::FACTS,
         "integrity" => integrity::FACTS,
         "primary-backup" => pb::FACTS,
+        "quorum" => quorum::FACTS,
         _ => &[],
     }
 }
@@ -236,6 +253,11 @@ pub fn run(sc: &Scenario) -> Outcome {
         ModelConfig::Nfs(p) => run_model(p, sc, nfs::facts, no_violations, true),
         ModelConfig::Integrity(p) => run_model(p, sc, integrity::facts, no_violations, true),
         ModelConfig::PrimaryBackup(p) => run_model(p, sc, pb::facts, pb::violations, true),
+        ModelConfig::Quorum(p) => {
+            let mut out = run_model(p, sc, quorum::facts, quorum::violations, true);
+            quorum::rerun_facts(p, sc, &mut out.facts);
+            out
+        }
     }
 }
 
@@ -250,6 +272,7 @@ pub fn check(sc: &Scenario) -> Vec<Violation> {
         ModelConfig::Nfs(p) => run_model(p, sc, nfs::facts, no_violations, false),
         ModelConfig::Integrity(p) => run_model(p, sc, integrity::facts, no_violations, false),
         ModelConfig::PrimaryBackup(p) => run_model(p, sc, pb::facts, pb::violations, false),
+        ModelConfig::Quorum(p) => run_model(p, sc, quorum::facts, quorum::violations, false),
     }
     .violations
 }

@@ -131,6 +131,14 @@ impl<M: Model + ?Sized> Ctx<'_, M> {
     }
 }
 
+impl<'a, M: Model + ?Sized> Ctx<'a, M> {
+    /// A context outside any world, so a unit test can call one handler and
+    /// inspect the effects it pushed.
+    pub fn detached(now: Time, me: NodeId, rng: &'a mut Stream, disk: &'a Disk, next_timer: &'a mut TimerId) -> Self {
+        Ctx { now, me, rng, disk, next_timer, effects: Vec::new() }
+    }
+}
+
 /// A crash or restart scheduled by the lab or injected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NodeFault {
