@@ -1,6 +1,6 @@
 use super::{CheckArgs, Format};
 use crate::grade::{self, export, AnswersFile};
-use crate::lab::{catalog, resolve, resolve_with, Injection, Lab};
+use crate::lab::{catalog, resolve, resolve_with, Injection, Lab, LabKind};
 use crate::output::{emit, progress};
 use crate::render::{sheet::sheet, View};
 use anyhow::anyhow;
@@ -21,6 +21,13 @@ pub fn check(a: &CheckArgs) -> anyhow::Result<u8> {
     };
     if !a.set.is_empty() && a.expected {
         return Err(anyhow!("--set does not apply to --expected, which checks the labs as they are"));
+    }
+    // A tune lab grades a parameter file over many seeds instead.
+    let target = resolve_with(lab, &a.set)?;
+    if target.kind == LabKind::Tune {
+        let report = grade::tune::check(&target, lab, path)?;
+        emit(&if a.format == Format::Json { report.json() } else { report.table() })?;
+        return Ok(if report.passed() { super::OK } else { super::SHORT });
     }
     let answers = AnswersFile::read(path)?;
     let mut overrides = answers.set.clone();

@@ -8,7 +8,11 @@ pub fn run(a: &RunArgs) -> anyhow::Result<u8> {
     let lab = resolve_with(&a.lab, &a.set)?;
     let seed = a.seed.unwrap_or(lab.seed);
     if a.template {
-        emit(&template(&lab, seed))?;
+        let text = match &lab.tune {
+            Some(spec) => crate::grade::tune::template(&lab, spec),
+            None => template(&lab, seed),
+        };
+        emit(&text)?;
         return Ok(super::OK);
     }
     let inj = Injection::default();

@@ -3,6 +3,7 @@
 
 pub mod answers;
 pub mod export;
+pub mod tune;
 
 pub use answers::{template, AnswersFile, LabRef};
 
