@@ -341,6 +341,14 @@ impl Loader<'_> {
         let max = |what: &str| {
             g.max.as_ref().ok_or_else(|| self.err(&g.metric, format!("the `{name}` goal needs `max`, {what}")))
         };
+        if !METRICS.contains(&name) {
+            let hint = diag::suggest(name, METRICS.iter().copied())
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            return Err(
+                self.err(&g.metric, format!("unknown metric `{name}`; {hint}metrics are {}", METRICS.join(", ")))
+            );
+        }
         if let Some(p) = g.percentile.as_ref().filter(|_| name != "delivery_time") {
             return Err(self.err(p, "`percentile` belongs to the delivery_time goal"));
         }
@@ -362,7 +370,8 @@ impl Loader<'_> {
                     }
                 }
             }
-            "delivery_time" => {
+            // delivery_time, the last of METRICS, checked above.
+            _ => {
                 let m = max("a duration such as max = \"500ms\"")?;
                 let limit = match m.get_ref() {
                     toml::Value::String(s) => parse_duration(s).map_err(|e| self.err(m, e))?.0,
@@ -380,14 +389,6 @@ impl Loader<'_> {
                     None => 99,
                 };
                 Metric::DeliveryTime { percentile, max: limit }
-            }
-            other => {
-                let hint = diag::suggest(other, METRICS.iter().copied())
-                    .map(|s| format!("did you mean `{s}`? "))
-                    .unwrap_or_default();
-                return Err(
-                    self.err(&g.metric, format!("unknown metric `{other}`; {hint}metrics are {}", METRICS.join(", ")))
-                );
             }
         };
         Ok(Goal { metric, points: g.points })
