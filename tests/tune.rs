@@ -213,6 +213,11 @@ fn the_template_holds_the_lab_defaults_and_checks_as_it_stands() {
         template.replace("timeout = \"40ms\"", "timeout = \"120ms\"").replace("max_retries = 3", "max_retries = 6");
     let path = write(dir.path(), "params.toml", &tuned);
     assert_eq!(check_json(&path, &[]).0, 0);
+    // A template made under --set starts from those values; only overrides
+    // of other keys must be given to check again.
+    let t = stdout(&["run", "9", "--set", "model.timeout=90ms", "--set", "network.drop=0.2", "--template"]);
+    assert!(t.contains("\ntimeout = \"90ms\"\n"), "{t}");
+    assert!(t.contains("# (this lab was changed with --set network.drop=0.2: give check the same)\n"), "{t}");
     // A file may leave a parameter out: the lab's own value stands.
     let path =
         write(dir.path(), "partial.toml", "lab = \"tune-retry\"\n[params]\ntimeout = \"120ms\"\nmax_retries = 6\n");

@@ -56,7 +56,8 @@ Examples:
   distlab run 3 --format json        answers, facts and the whole trace
   distlab run labs/my-lab.toml       a lab file of your own
   distlab run 2 --set model.timeout=30ms   what a shorter timeout does
-  distlab run 2 --template > answers.toml")]
+  distlab run 2 --template > answers.toml
+  distlab run 9 --template > params.toml   a tune lab's parameter file")]
     Run(RunArgs),
     /// Run a lab with extra faults and compare every answer with the fault-free run.
     #[command(after_help = "\
@@ -80,6 +81,7 @@ A plan file holds the same faults as TOML:
     #[command(after_help = "\
 Examples:
   distlab check 2 answers.toml            grade (exit 0 only for full marks)
+  distlab check 9 params.toml             a tune lab: its goals over 50 seeds
   distlab check 2 answers.toml --format json
   distlab check --expected                every lab against expected/
   distlab check --expected 3 --bless      rewrite expected/03-rpc.out (read the diff first)")]
@@ -112,7 +114,8 @@ pub struct RunArgs {
     /// network.drop=0.3, model.timeout=80ms, fault.0.at=120ms. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Print an answers file to fill in, instead of the run.
+    /// Print an answers file to fill in (for a tune lab: a parameter file),
+    /// instead of the run.
     #[arg(long, conflicts_with_all = ["solve", "format"])]
     pub template: bool,
 }
@@ -177,7 +180,8 @@ pub struct InjectArgs {
 pub struct CheckArgs {
     /// The lab the answers are for (with --expected: only this lab).
     pub lab: Option<String>,
-    /// The answers file (start from `distlab run LAB --template`).
+    /// The answers file, or for a tune lab the parameter file (start from
+    /// `distlab run LAB --template`).
     pub answers: Option<PathBuf>,
     /// Override a lab parameter by its dotted path, validated like the file:
     /// network.drop=0.3, model.timeout=80ms, fault.0.at=120ms. Repeatable; added to those the

@@ -494,6 +494,15 @@ pub fn measure(spec: &TuneSpec, runs: &[SeedRun], watch: &dyn Fn(u64) -> String)
         .collect()
 }
 
+/// The tuned parameter a `--set` override names, if it names one.
+fn tuned_param<'a>(spec: &'a TuneSpec, set: &str) -> Option<&'a str> {
+    let (key, _) = overrides::split(set).ok()?;
+    match key.as_slice() {
+        [model, name] if model == "model" => spec.param(name).map(|p| p.name),
+        _ => None,
+    }
+}
+
 /// `distlab check LAB PARAMS.toml` for a tune lab. `lab` is the lab as the
 /// command line named it (`spec`, with its `--set` overrides applied).
 pub fn check(lab: &Lab, spec: &str, path: &Path) -> Result<TuneReport, Diag> {
@@ -502,17 +511,11 @@ pub fn check(lab: &Lab, spec: &str, path: &Path) -> Result<TuneReport, Diag> {
     };
     let file = ParamsFile::read(path)?;
     let settings = file.settings(lab, tune)?;
-    for o in &lab.overrides {
-        if let Ok((key, _)) = overrides::split(o) {
-            if let [model, name] = key.as_slice() {
-                if model == "model" && tune.param(name).is_some() {
-                    return Err(Diag::whole_file(
-                        &format!("--set {o}"),
-                        format!("in a tune lab, {name} comes from the parameter file; set it there"),
-                    ));
-                }
-            }
-        }
+    if let Some((o, name)) = lab.overrides.iter().find_map(|o| tuned_param(tune, o).map(|n| (o, n))) {
+        return Err(Diag::whole_file(
+            &format!("--set {o}"),
+            format!("in a tune lab, {name} comes from the parameter file; set it there"),
+        ));
     }
     let mut sets = lab.overrides.clone();
     sets.extend(settings.iter().filter(|s| s.given).map(|s| s.param.set(&s.value)));
@@ -540,8 +543,11 @@ pub fn template(lab: &Lab, spec: &TuneSpec) -> String {
         lab.title,
         lab.cli_name()
     );
-    if !lab.overrides.is_empty() {
-        let sets: Vec<String> = lab.overrides.iter().map(|o| format!("--set {o}")).collect();
+    // Overrides of the tuned parameters are already the values below; check
+    // needs only the others.
+    let others: Vec<&String> = lab.overrides.iter().filter(|o| tuned_param(spec, o).is_none()).collect();
+    if !others.is_empty() {
+        let sets: Vec<String> = others.iter().map(|o| format!("--set {o}")).collect();
         s.push_str(&format!("# (this lab was changed with {}: give check the same)\n", sets.join(" ")));
     }
     s.push_str(&format!(
