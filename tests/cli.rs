@@ -48,8 +48,12 @@ fn broken_lab(dir: &Path, from: &str, to: &str) -> String {
 #[test]
 fn list_names_every_lab() {
     let out = stdout(&["list"]);
-    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "04", "nfs", "05", "afs", "06", "integrity", "07", "primary-backup", "08", "quorum", "predict"] {
+    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "04", "nfs", "05", "afs", "06", "integrity", "07", "primary-backup", "08", "quorum", "09", "tune-retry", "predict", "tune", "6 questions"] {
         assert!(out.contains(s), "{out}");
+    }
+    let tune = out.lines().find(|l| l.contains("tune-retry")).unwrap_or_default();
+    for s in ["09", "Tune the retry timer", "tune", "3 goals"] {
+        assert!(tune.contains(s), "{out}");
     }
 }
 
@@ -87,7 +91,7 @@ fn lab_names_resolve_by_number_padded_number_slug_and_path() {
 
 #[test]
 fn runs_are_byte_identical_and_seeds_differ() {
-    for lab in ["1", "2", "3", "4", "5", "6", "7", "8"] {
+    for lab in ["1", "2", "3", "4", "5", "6", "7", "8", "9"] {
         assert_eq!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve"]));
         assert_eq!(stdout(&["run", lab, "--format", "json"]), stdout(&["run", lab, "--format", "json"]));
         assert_ne!(stdout(&["run", lab, "--solve"]), stdout(&["run", lab, "--solve", "--seed", "2"]));

@@ -5,7 +5,7 @@ use crate::grade::export::{exporter, gradescope, Format};
 use crate::grade::report::{Cell, ClassReport, GradedFile};
 use crate::grade::{grade_at, AnswersFile, At, Reveal};
 use crate::lab::variant::{derive, normalize_student};
-use crate::lab::{catalog, resolve, resolve_with, Injection, Lab};
+use crate::lab::{catalog, resolve, resolve_with, Injection, Lab, LabKind};
 use crate::output::{emit, progress};
 use crate::render::{sheet::sheet, View};
 use anyhow::anyhow;
@@ -41,7 +41,23 @@ pub fn check(a: &CheckArgs) -> anyhow::Result<u8> {
     if !a.set.is_empty() && a.expected {
         return Err(anyhow!("--set does not apply to --expected, which checks the labs as they are"));
     }
-    let lab = resolve_with(lab, &a.set)?;
+    let spec = lab;
+    let lab = resolve_with(spec, &a.set)?;
+    // A tune lab grades a parameter file over many seeds instead.
+    if lab.kind == LabKind::Tune {
+        let report = crate::grade::tune::check(&lab, spec, path)?;
+        let text = match a.format {
+            Format::Json => report.json(),
+            Format::Table => report.table(),
+            other => {
+                return Err(anyhow!(
+                    "a tune lab's check prints a table or JSON (--format table|json), not {other:?}"
+                ))
+            }
+        };
+        deliver(a.output.as_deref(), &text)?;
+        return Ok(if report.passed() { super::OK } else { super::SHORT });
+    }
     let graded = match single(a, &lab, path) {
         Ok(g) => g,
         Err(e) => {

@@ -1,4 +1,5 @@
 use super::{Format, InjectArgs};
+use crate::grade::tune::SeedRun;
 use crate::lab::{faults, load_plan, resolve_with, Injection, Lab};
 use crate::output::emit;
 use crate::render::diagram::{asciify, diagram, Opts};
@@ -85,16 +86,28 @@ pub fn inject(a: &InjectArgs) -> anyhow::Result<u8> {
     }
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic).set_width(100);
-    t.set_header(vec!["#", "question", "fault-free", "with faults", ""]);
+    let what = if lab.tune.is_some() { "measure" } else { "question" };
+    t.set_header(vec!["#", what, "fault-free", "with faults", ""]);
+    // A tune lab has no questions: compare what its goals measure instead.
+    let rows: Vec<(String, String, String)> = if lab.tune.is_some() {
+        let measure = |s: &crate::lab::Solved| SeedRun::from_facts(s.scenario.seed, &s.outcome.facts).measures();
+        measure(&base).into_iter().zip(measure(&faulted)).map(|((what, b), (_, f))| (what.to_string(), b, f)).collect()
+    } else {
+        base.answers
+            .iter()
+            .zip(&faulted.answers)
+            .map(|((q, before), (_, after))| (format!("{}: {}", q.id, q.ask), before.to_string(), after.to_string()))
+            .collect()
+    };
     let mut changed = 0;
-    for (i, ((q, before), (_, after))) in base.answers.iter().zip(&faulted.answers).enumerate() {
+    for (i, (what, before, after)) in rows.iter().enumerate() {
         let differs = before != after;
         changed += usize::from(differs);
         t.add_row(vec![
             (i + 1).to_string(),
-            format!("{}: {}", q.id, q.ask),
-            before.to_string(),
-            after.to_string(),
+            what.clone(),
+            before.clone(),
+            after.clone(),
             if differs { "changed".into() } else { String::new() },
         ]);
     }
@@ -102,8 +115,9 @@ pub fn inject(a: &InjectArgs) -> anyhow::Result<u8> {
     s.push('\n');
     s.push_str(&format!("{t}\n"));
     s.push_str(&format!(
-        "{changed} of {} answers changed. Each link and node draws from its own random stream, so the differences are what the faults caused.\n\n",
-        base.answers.len()
+        "{changed} of {} {} changed. Each link and node draws from its own random stream, so the differences are what the faults caused.\n\n",
+        rows.len(),
+        if lab.tune.is_some() { "measures" } else { "answers" }
     ));
     if !lab.invariants.is_empty() {
         s.push_str("With faults:\n");

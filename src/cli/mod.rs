@@ -74,6 +74,7 @@ Examples:
   distlab run 2 --set model.timeout=30ms   what a shorter timeout does
   distlab run 6 --set model.data=216,194,107,66   checksums of the book's homework bytes
   distlab run 2 --template > answers.toml
+  distlab run 9 --template > params.toml   a tune lab's parameter file
   distlab run 2 --student jdoe       jdoe's variant (course secret: DISTLAB_SECRET)
   distlab run 2 --student jdoe --template > jdoe-02.toml")]
     Run(RunArgs),
@@ -103,6 +104,7 @@ A plan file holds the same faults as TOML:
     #[command(after_help = "\
 Examples:
   distlab check 2 answers.toml            grade (exit 0 only for full marks)
+  distlab check 9 params.toml             a tune lab: its goals over 50 seeds
   distlab check 2 answers.toml --format json
   distlab check 2 answers.toml --student jdoe --format gradescope --output results.json
   distlab check --submissions class/      a table of students × labs
@@ -180,7 +182,8 @@ pub struct RunArgs {
     /// network.drop=0.3, model.timeout=80ms, fault.0.at=120ms. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Print an answers file to fill in, instead of the run.
+    /// Print an answers file to fill in (for a tune lab: a parameter file),
+    /// instead of the run.
     #[arg(long, conflicts_with_all = ["solve", "format", "diagram", "ascii", "html"])]
     pub template: bool,
     /// A student's variant: its seed comes from the lab, this id and the
@@ -274,7 +277,8 @@ pub struct InjectArgs {
 pub struct CheckArgs {
     /// The lab the answers are for (with --expected: only this lab).
     pub lab: Option<String>,
-    /// The answers file (start from `distlab run LAB --template`).
+    /// The answers file, or for a tune lab the parameter file (start from
+    /// `distlab run LAB --template`).
     pub answers: Option<PathBuf>,
     /// Override a lab parameter by its dotted path, validated like the file:
     /// network.drop=0.3, model.timeout=80ms, fault.0.at=120ms. Repeatable; added to those the

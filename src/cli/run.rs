@@ -19,9 +19,10 @@ pub fn run(a: &RunArgs) -> anyhow::Result<u8> {
     };
     let seed = variant.as_ref().map_or(a.seed.unwrap_or(lab.seed), |v| v.seed);
     if a.template {
-        emit(&match &variant {
-            Some(v) => student_template(&lab, v),
-            None => template(&lab, seed),
+        emit(&match (&lab.tune, &variant) {
+            (Some(spec), _) => crate::grade::tune::template(&lab, spec),
+            (None, Some(v)) => student_template(&lab, v),
+            (None, None) => template(&lab, seed),
         })?;
         return Ok(super::OK);
     }

@@ -6,6 +6,7 @@ pub mod answers;
 pub mod batch;
 pub mod export;
 pub mod report;
+pub mod tune;
 
 pub use answers::{student_template, template, AnswersFile, LabRef};
 

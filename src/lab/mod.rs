@@ -13,11 +13,13 @@ pub mod schema;
 pub mod starter;
 pub mod validate;
 pub mod variant;
+pub mod tune;
 
 pub use catalog::{resolve, resolve_with, Source};
 pub use diag::Diag;
 pub use faults::FaultDef;
 pub use schema::LabKind;
+pub use tune::TuneSpec;
 
 use crate::models::{afs, checksum::Algo, datagram, integrity, pb, reliable, rpc, ModelConfig, Scenario, MODEL_NAMES};
 use crate::questions::{Expr, ExprOp, Kind, Question};
@@ -44,6 +46,8 @@ pub struct Lab {
     /// Invariants every run must keep, by name.
     pub invariants: Vec<String>,
     pub explore: ExploreSpace,
+    /// A tune lab's parameters, seeds and goals (None for other kinds).
+    pub tune: Option<TuneSpec>,
     /// Where it came from, as errors and hints name it.
     pub file: String,
     /// True when it came from the built-in catalogue (so `run 2` finds it).
@@ -792,6 +796,7 @@ impl Loader<'_> {
                 ExploreSpace { faults: if kinds.is_empty() { default_kinds } else { kinds }, max_faults, horizon }
             }
         };
+        let tune = self.tune(&f.kind, f.tune.as_ref(), &model, f.seed, f.question.first().map(|q| &q.id))?;
         let duration = match &f.duration {
             Some(d) if d.get_ref().0 == 0 => return Err(self.err(d, "duration must be longer than 0ms")),
             Some(d) => d.get_ref().0,
@@ -812,7 +817,7 @@ impl Loader<'_> {
             number: *f.number.get_ref(),
             slug: slug.clone(),
             title: f.title,
-            kind: f.kind,
+            kind: *f.kind.get_ref(),
             seed: f.seed,
             intro: f.intro.trim().to_string(),
             duration,
@@ -823,6 +828,7 @@ impl Loader<'_> {
             questions,
             invariants,
             explore,
+            tune,
             file: self.file.to_string(),
             builtin: false,
             overrides: Vec::new(),

@@ -172,7 +172,7 @@ pub struct LabFile<P> {
     pub number: Spanned<u32>,
     pub slug: Spanned<String>,
     pub title: String,
-    pub kind: LabKind,
+    pub kind: Spanned<LabKind>,
     pub seed: u64,
     pub intro: String,
     pub duration: Option<Spanned<Dur>>,
@@ -186,6 +186,46 @@ pub struct LabFile<P> {
     #[serde(default)]
     pub invariant: Vec<InvariantSection>,
     pub explore: Option<ExploreSection>,
+    pub tune: Option<Spanned<TuneSection>>,
+}
+
+/// `[tune]`: what a tune lab's parameter file may set, how many seeds it is
+/// graded over, and the goals it is graded against.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuneSection {
+    pub seeds: Option<Spanned<u32>>,
+    pub params: Option<Spanned<TuneParamsSection>>,
+    #[serde(default)]
+    pub goal: Vec<GoalSection>,
+}
+
+/// The model parameters a submission may set, each with its allowed range.
+/// Spelled out (not a free map) so a typo gets a suggestion like any key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TuneParamsSection {
+    pub timeout: Option<Spanned<RangeSection<Dur>>>,
+    pub backoff: Option<Spanned<RangeSection<f64>>>,
+    pub max_retries: Option<Spanned<RangeSection<u32>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeSection<T> {
+    pub min: Spanned<T>,
+    pub max: Spanned<T>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoalSection {
+    pub metric: Spanned<String>,
+    /// A count or a duration, depending on the metric.
+    pub max: Option<Spanned<toml::Value>>,
+    pub percentile: Option<Spanned<u32>>,
+    #[serde(default = "one")]
+    pub points: u32,
 }
 
 /// `[[invariant]] name = "at-most-once"`: a property every run must keep.

@@ -28,6 +28,7 @@ pub const FACTS: &[&str] = &[
     "suppressed_msgs",
     "delivered",
     "delivery_time",
+    "latency",
     "last_delivery",
     "gave_up",
     "finish_time",
@@ -192,11 +193,13 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
     // Transmissions (seq, attempt) that reached the receiver.
     let mut reached: BTreeSet<(u32, u32)> = BTreeSet::new();
     let mut attempts: Vec<(u32, u32)> = Vec::new();
+    let mut first_sent: BTreeMap<u32, Time> = BTreeMap::new();
     for e in &run.trace {
         match &e.event {
             Event::Send { msg: Msg::Data { seq, attempt }, .. } => {
                 *transmissions.entry(*seq).or_default() += 1;
                 attempts.push((*seq, *attempt));
+                first_sent.entry(*seq).or_insert(e.time);
             }
             Event::Deliver { msg: Msg::Data { seq, attempt }, .. } => {
                 reached.insert((*seq, *attempt));
@@ -251,6 +254,13 @@ pub fn facts(p: &Params, run: &Run<Params>) -> Facts {
             (1..=p.messages).map(|m| (name(m), delivered.get(&m).map_or(Value::Null, |t| Value::ms(*t)))).collect(),
         ),
     );
+    // Stop-and-wait queues m(k+1) behind m(k), so each message's own delay
+    // runs from its first transmission, not from time 0.
+    let latency = |m: u32| match (first_sent.get(&m), delivered.get(&m)) {
+        (Some(s), Some(d)) => Value::ms(d.saturating_sub(*s)),
+        _ => Value::Null,
+    };
+    f.insert("latency".into(), Value::Map((1..=p.messages).map(|m| (name(m), latency(m))).collect()));
     f.insert("last_delivery".into(), delivered.values().max().map_or(Value::Null, |t| Value::ms(*t)));
     f.insert("gave_up".into(), Value::texts(gave_up.into_iter().map(name)));
     f.insert("finish_time".into(), finish.map_or(Value::Null, Value::ms));
@@ -303,6 +313,7 @@ mod tests {
         let f = run(&p, LinkConfig { latency: Latency::Constant(10 * MS), drop: 0.0, duplicate: 0.0 });
         assert_eq!(f["total_transmissions"], Value::Int(3));
         assert_eq!(f["last_delivery"], Value::Int(50)); // 10, then 20 later twice
+        assert_eq!(f["latency"], Value::Map((1..=3).map(|m| (name(m), Value::Int(10))).collect()));
         assert_eq!(f["spurious_retransmissions"], Value::Int(0));
     }
 
@@ -313,6 +324,9 @@ mod tests {
         // Every message is resent once at 30ms before its ack arrives at 40ms.
         assert_eq!(f["transmissions"], Value::Map((1..=3).map(|m| (name(m), Value::Int(2))).collect()));
         assert_eq!(f["spurious_retransmissions"], Value::Int(3));
+        // Each message's own delay, though m3 is delivered at 100ms.
+        assert_eq!(f["latency"], Value::Map((1..=3).map(|m| (name(m), Value::Int(20))).collect()));
+        assert_eq!(f["last_delivery"], Value::Int(100));
         assert_eq!(f["suppressed"], Value::Int(3));
         assert_eq!(f["gave_up"], Value::List(vec![]));
     }
@@ -324,6 +338,7 @@ mod tests {
         assert_eq!(f["gave_up"], Value::texts(["m1", "m2", "m3"]));
         assert_eq!(f["total_transmissions"], Value::Int(9));
         assert_eq!(f["last_delivery"], Value::Null);
+        assert_eq!(f["latency"], Value::Map((1..=3).map(|m| (name(m), Value::Null)).collect()));
     }
 
     #[test]

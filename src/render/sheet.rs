@@ -2,7 +2,8 @@
 //! solve mode print the same layout; solve mode fills in every blank.
 
 use super::{header::header, timeline::timeline, wrap, View};
-use crate::lab::{Injection, Lab};
+use crate::lab::tune::ParamValue;
+use crate::lab::{Injection, Lab, TuneSpec};
 use crate::models::{Outcome, Scenario};
 use crate::questions::{Question, Value};
 
@@ -31,6 +32,15 @@ pub fn sheet_with(
     s.push('\n');
     s.push_str(&wrap(&lab.intro, "  "));
     s.push('\n');
+    if let Some(spec) = &lab.tune {
+        s.push_str(&tune_goals(lab, spec));
+        s.push('\n');
+        // Nothing to predict in a tune lab: the run is shown whole.
+        s.push_str(&timeline(out, sc, View { solve: true, ..view }));
+        s.push('\n');
+        s.push_str(&tune_footer(lab, spec, sc, out));
+        return s;
+    }
     let preface = crate::models::preface(sc, out, view.solve);
     if !preface.is_empty() {
         s.push_str(&preface);
@@ -54,6 +64,54 @@ pub fn sheet_with(
     }
     s.push_str(&format!("  distlab run {run_arg}{seed} --template > answers.toml   (then fill it in)\n"));
     s.push_str(&format!("  distlab check {lab_arg} answers.toml\n"));
+    s
+}
+
+/// A tune lab's goals and what a submission may set.
+fn tune_goals(lab: &Lab, spec: &TuneSpec) -> String {
+    let seeds = spec.seed_range(lab.seed);
+    let mut s = format!("Goals, graded over seeds {} to {} with your parameters\n", seeds.start(), seeds.end());
+    for (i, g) in spec.goals.iter().enumerate() {
+        let pts = if g.points == 1 { "1 pt".to_string() } else { format!("{} pts", g.points) };
+        let first = format!("  [{}] ", i + 1);
+        let indent = " ".repeat(first.chars().count());
+        s.push_str(&first);
+        s.push_str(wrap(&format!("({pts}) {}", g.explain()), &indent).trim_start());
+    }
+    s.push_str("\nYour parameter file sets\n");
+    for p in &spec.params {
+        let first = format!("  {:<13}", p.name);
+        s.push_str(&first);
+        s.push_str(wrap(&format!("{}: {}", p.about(), p.help()), &" ".repeat(first.len())).trim_start());
+    }
+    s
+}
+
+/// This run measured as the goals measure it, and how to submit.
+fn tune_footer(lab: &Lab, spec: &TuneSpec, sc: &Scenario, out: &Outcome) -> String {
+    let run = crate::grade::tune::SeedRun::from_facts(sc.seed, &out.facts);
+    let mut s = format!("This run, measured as the goals measure it (one seed; check grades {}):\n", spec.seeds);
+    for (what, value) in run.measures() {
+        s.push_str(&format!("  {what:<31}{value}\n"));
+    }
+    s.push('\n');
+    let lab_arg = lab.cli_name();
+    let run_arg = lab.cli_name_with_overrides();
+    // Another value to try: twice the lab's own, within the allowed range.
+    let example = spec.params.first().map_or(String::new(), |p| {
+        let v = match (p.default, p.max) {
+            (ParamValue::Duration(t), ParamValue::Duration(max)) => ParamValue::Duration(t.saturating_mul(2).min(max)),
+            (v, _) => v,
+        };
+        format!(" --set {}", p.set(&v))
+    });
+    s.push_str("Tune it:\n");
+    s.push_str(&format!("  distlab run {run_arg} --template > params.toml   (then set the parameters)\n"));
+    s.push_str(&format!(
+        "  distlab check {lab_arg} params.toml   (runs all {} seeds and grades the goals)\n",
+        spec.seeds
+    ));
+    s.push_str(&format!("  distlab run {lab_arg}{example} --seed 2   (one run with other settings)\n"));
     s
 }
 
