@@ -81,7 +81,8 @@ fn new_writes_a_starter_for_every_model_that_validates_runs_and_grades() {
         assert_eq!(code, 0, "{model}: {out}");
         let (code, sheet, err) = run(&["run", p, "--solve"]);
         assert_eq!(code, 0, "{err}");
-        assert!(sheet.starts_with(&format!("lab {} my-{model}: My {model}    seed 1", 40 + i)), "{sheet}");
+        let title = model.replace('-', " ");
+        assert!(sheet.starts_with(&format!("lab {} my-{model}: My {title}    seed 1", 40 + i)), "{sheet}");
         assert!(sheet.contains(&format!("model {model}:")));
         // A filled template gets full marks.
         let (_, template, _) = run(&["run", p, "--template"]);

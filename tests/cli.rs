@@ -48,7 +48,29 @@ fn broken_lab(dir: &Path, from: &str, to: &str) -> String {
 #[test]
 fn list_names_every_lab() {
     let out = stdout(&["list"]);
-    for s in ["01", "lost-messages", "02", "retry", "03", "rpc", "04", "nfs", "05", "afs", "06", "integrity", "07", "primary-backup", "08", "quorum", "09", "tune-retry", "predict", "tune", "6 questions"] {
+    for s in [
+        "01",
+        "lost-messages",
+        "02",
+        "retry",
+        "03",
+        "rpc",
+        "04",
+        "nfs",
+        "05",
+        "afs",
+        "06",
+        "integrity",
+        "07",
+        "primary-backup",
+        "08",
+        "quorum",
+        "09",
+        "tune-retry",
+        "predict",
+        "tune",
+        "6 questions",
+    ] {
         assert!(out.contains(s), "{out}");
     }
     let tune = out.lines().find(|l| l.contains("tune-retry")).unwrap_or_default();
@@ -505,6 +527,7 @@ fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&stdout(args)).unwrap()
 }
 
+#[test]
 fn integrity_question_mode_leaves_the_checksums_blank() {
     let q = stdout(&["run", "6"]);
     let s = stdout(&["run", "6", "--solve"]);
@@ -541,6 +564,7 @@ fn integrity_question_mode_leaves_the_checksums_blank() {
     assert_eq!(head(&q), head(&s));
 }
 
+#[test]
 fn integrity_takes_the_homework_data_and_shows_it_as_the_homework_does() {
     let args = ["run", "6", "--solve", "--set", "model.data=216,194,107,66"];
     let out = stdout(&args);
@@ -560,6 +584,7 @@ fn integrity_takes_the_homework_data_and_shows_it_as_the_homework_does() {
     assert_eq!(j["answers"]["fletcher_b0"], serde_json::json!([73, 196]));
 }
 
+#[test]
 fn inject_disk_faults_change_the_integrity_answers() {
     let answers = |args: &[&str]| {
         let j = json(args);
@@ -581,6 +606,7 @@ fn inject_disk_faults_change_the_integrity_answers() {
     assert!(text.contains("changed") && text.contains("⚡ byte swap: bytes"));
 }
 
+#[test]
 fn bad_integrity_keys_and_disk_faults_get_one_line_and_exit_2() {
     let set = |spec: &str, needles: &[&str]| bad_input(&["run", "6", "--set", spec], needles);
     set("model.data=216,300", &["--set model.data=216,300", "item 2 of data is 300, not a byte", "0 to 255"]);
@@ -629,6 +655,7 @@ fn broken_pb_lab(dir: &Path, from: &str, to: &str) -> String {
     write(dir, "pb.toml", &PB_LAB.replacen(from, to, 1)).display().to_string()
 }
 
+#[test]
 fn bad_primary_backup_keys_get_one_positioned_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -658,6 +685,7 @@ fn bad_primary_backup_keys_get_one_positioned_line_and_exit_2() {
     bad_input(&["inject", "7", "--crash", "view@100ms"], &["no node `view`", "client, primary, backup"]);
 }
 
+#[test]
 fn lab_7_shows_heartbeats_and_logs_only_at_their_detail_bits() {
     let plain = stdout(&["run", "7", "--solve"]);
     assert!(!plain.contains("heartbeat (") && !plain.contains("log: w1"));
@@ -679,6 +707,7 @@ fn lab_7_shows_heartbeats_and_logs_only_at_their_detail_bits() {
         .all(|e| e["event"] != "send" || e["msg"].as_str().unwrap().starts_with("heartbeat") == (e["level"] == 2)));
 }
 
+#[test]
 fn lab_7_view_service_adds_a_node_and_names_views() {
     let out = stdout(&["run", "7", "--solve", "--set", "model.view_service=true"]);
     assert!(out.contains("model primary-backup: replication=async view_service=true"));
@@ -701,6 +730,7 @@ fn broken_quorum(dir: &Path, from: &str, to: &str) -> String {
     write(dir, "bad.toml", &QUORUM_LAB.replacen(from, to, 1)).display().to_string()
 }
 
+#[test]
 fn bad_quorum_keys_get_one_positioned_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -742,6 +772,7 @@ fn bad_quorum_keys_get_one_positioned_line_and_exit_2() {
     bad_input(&["inject", "8", "--crash", "r9@10ms"], &["no node `r9`"]);
 }
 
+#[test]
 fn quorum_detail_bits_show_replicas_timers_and_state() {
     let plain = stdout(&["run", "8", "--solve"]);
     let one = stdout(&["run", "8", "--solve", "--detail", "1"]);

@@ -53,7 +53,17 @@ fn the_catalogue_has_every_lab_with_enough_questions() {
     let codes: Vec<String> = labs.iter().map(|l| l.code()).collect();
     assert_eq!(
         codes,
-        ["01-lost-messages", "02-retry", "03-rpc", "04-nfs", "05-afs", "06-integrity", "07-primary-backup", "08-quorum", "09-tune-retry"]
+        [
+            "01-lost-messages",
+            "02-retry",
+            "03-rpc",
+            "04-nfs",
+            "05-afs",
+            "06-integrity",
+            "07-primary-backup",
+            "08-quorum",
+            "09-tune-retry"
+        ]
     );
     let tune: Vec<&str> = labs.iter().filter(|l| l.kind == LabKind::Tune).map(|l| l.slug.as_str()).collect();
     assert_eq!(tune, ["tune-retry"]);
@@ -377,6 +387,7 @@ fn lab7(sets: &[&str]) -> Lab {
     catalog::resolve_with("7", &sets).expect("the overrides are valid")
 }
 
+#[test]
 fn lab_7_loses_acknowledged_writes_and_splits_its_brain_at_most_seeds() {
     let lab = lab("07-primary-backup");
     let (mut lost, mut both, mut failover, mut at400) = (0, 0, 0, std::collections::BTreeSet::new());
@@ -401,6 +412,7 @@ fn lab_7_loses_acknowledged_writes_and_splits_its_brain_at_most_seeds() {
     assert_eq!(at400.into_iter().collect::<Vec<_>>(), ["backup", "both"]);
 }
 
+#[test]
 fn lab_7_default_seed_loses_w9_to_the_crash() {
     let f = lab("07-primary-backup").solve(1, &Injection::default()).unwrap().outcome.facts;
     assert_eq!(f["lost"], Value::texts(["w9"]));
@@ -411,6 +423,7 @@ fn lab_7_default_seed_loses_w9_to_the_crash() {
     assert_eq!(f["primary_timeline"], Value::texts(["0ms: primary", "130ms: none", "325ms: backup"]));
 }
 
+#[test]
 fn lab_7_sync_replication_keeps_every_ack_and_a_view_service_keeps_one_primary() {
     let sync = lab7(&["model.replication=sync"]);
     let leased = lab7(&["model.view_service=true"]);
@@ -428,5 +441,3 @@ fn lab_7_sync_replication_keeps_every_ack_and_a_view_service_keeps_one_primary()
         assert!(acked.len() >= 10, "seed {seed}: only {} writes acknowledged", acked.len());
     }
 }
-
-

@@ -50,9 +50,7 @@ pub fn check(a: &CheckArgs) -> anyhow::Result<u8> {
             Format::Json => report.json(),
             Format::Table => report.table(),
             other => {
-                return Err(anyhow!(
-                    "a tune lab's check prints a table or JSON (--format table|json), not {other:?}"
-                ))
+                return Err(anyhow!("a tune lab's check prints a table or JSON (--format table|json), not {other:?}"))
             }
         };
         deliver(a.output.as_deref(), &text)?;

@@ -10,6 +10,12 @@ use anyhow::anyhow;
 pub fn run(a: &RunArgs) -> anyhow::Result<u8> {
     let lab = resolve_with(&a.lab, &a.set)?;
     let variant = match &a.student {
+        Some(_) if lab.tune.is_some() => {
+            return Err(anyhow!(
+            "lab {} is a tune lab: every submission is graded over the same seeds, so it has no per-student variants",
+            lab.code()
+        ))
+        }
         Some(id) => {
             let secret = secret::load(a.secret_file.as_deref())?;
             secret::warn_if_public(&secret);

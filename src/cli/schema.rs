@@ -3,6 +3,7 @@
 //! meaning and flag mistakes as you type. It mirrors src/lab/schema.rs; a
 //! test checks that the two accept the same keys.
 
+use crate::lab::schema::{AfsSection, IntegritySection, NfsSection, PbSection, QuorumSection};
 use crate::models::{fact_names, MODEL_NAMES};
 use crate::output::emit;
 use serde_json::{json, Value};
@@ -109,11 +110,44 @@ fn model(name: &str) -> Value {
             &["name", "calls", "semantics", "timeout", "max_retries"],
             "Remote calls on a counter server; nodes: client, server.",
         ),
-        _ => json!({
-            "type": "object",
-            "properties": {"name": name_prop},
-            "required": ["name"],
-        }),
+        // The newer models: every key the loader takes, so an editor completes
+        // them and flags a typo; docs/LAB_FORMAT.md describes each.
+        other => {
+            let keys = match other {
+                "nfs" => keys_of::<NfsSection>(),
+                "afs" => keys_of::<AfsSection>(),
+                "integrity" => keys_of::<IntegritySection>(),
+                "primary-backup" => keys_of::<PbSection>(),
+                "quorum" => keys_of::<QuorumSection>(),
+                _ => vec!["name".to_string()],
+            };
+            let mut props = serde_json::Map::new();
+            for k in keys {
+                let v = if k == "name" { name_prop.clone() } else { json!({"description": "See docs/LAB_FORMAT.md."}) };
+                props.insert(k, v);
+            }
+            json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": props,
+                "required": ["name"],
+                "description": format!("Model {other}; docs/LAB_FORMAT.md documents every key."),
+            })
+        }
+    }
+}
+
+/// The keys a strict section accepts, read from the loader itself: it names
+/// them when it rejects an unknown one. So the schema cannot drift from it.
+fn keys_of<T: serde::de::DeserializeOwned>() -> Vec<String> {
+    let probe = "__distlab_probe__ = 0";
+    match toml::from_str::<T>(probe) {
+        Err(e) => {
+            let msg = e.message().to_string();
+            let rest = msg.split_once("expected").map(|(_, r)| r).unwrap_or("");
+            rest.split('`').skip(1).step_by(2).map(String::from).collect()
+        }
+        Ok(_) => Vec::new(),
     }
 }
 
@@ -240,6 +274,12 @@ pub fn lab_schema() -> Value {
                 &["name"],
                 "A property every run must keep.",
             )},
+            "tune": {
+                "type": "object",
+                "description": "A tune lab's parameters, seeds and goals; docs/LAB_FORMAT.md documents every key.",
+                "properties": keys_of::<crate::lab::schema::TuneSection>().into_iter().map(|k| (k, json!({}))).collect::<serde_json::Map<_, _>>(),
+                "additionalProperties": false,
+            },
             "explore": object(
                 json!({
                     "faults": {"type": "array", "items": {"enum": crate::lab::FAULT_KINDS}},
@@ -294,6 +334,11 @@ mod tests {
                 "datagram" => accepted::<DatagramSection>(""),
                 "reliable" => accepted::<ReliableSection>(""),
                 "rpc" => accepted::<RpcSection>(""),
+                "nfs" => accepted::<NfsSection>(""),
+                "afs" => accepted::<AfsSection>(""),
+                "integrity" => accepted::<IntegritySection>(""),
+                "primary-backup" => accepted::<PbSection>(""),
+                "quorum" => accepted::<QuorumSection>(""),
                 other => panic!("model `{other}` has no schema in src/cli/schema.rs"),
             };
             assert_eq!(props(v), want, "{m}");

@@ -109,8 +109,13 @@ pub fn draw(lab: &Lab, seed: u64, index: u64, horizon: Time) -> Vec<FaultDef> {
                 }
                 let node = with[s.below(with.len() as u64) as usize];
                 let block = s.below(disks[node] as u64) as usize;
-                let kind = [Corruption::Latent, Corruption::BitFlip, Corruption::Misdirected, Corruption::LostWrite, Corruption::Swap]
-                    [s.below(5) as usize];
+                let kind = [
+                    Corruption::Latent,
+                    Corruption::BitFlip,
+                    Corruption::Misdirected,
+                    Corruption::LostWrite,
+                    Corruption::Swap,
+                ][s.below(5) as usize];
                 out.push(FaultDef::Corrupt { node, block, kind, at: time_in(&mut s, horizon) });
             }
             _ => {}

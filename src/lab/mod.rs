@@ -11,9 +11,9 @@ pub mod overrides;
 mod quorum;
 pub mod schema;
 pub mod starter;
+pub mod tune;
 pub mod validate;
 pub mod variant;
-pub mod tune;
 
 pub use catalog::{resolve, resolve_with, Source};
 pub use diag::Diag;

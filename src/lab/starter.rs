@@ -17,7 +17,7 @@ kind = "predict"
 # The default scenario. `--seed N`, or a student's variant, picks another.
 seed = 1
 # The longest the simulation runs, in virtual time.
-duration = "10s"
+duration = "{duration}"
 intro = """
 Say here what the lab teaches, in a few short paragraphs, and what the
 student should work out from the timeline. Lines marked ? in the timeline
@@ -168,20 +168,45 @@ answer = { fact = "final_counter" }
 points = 1
 "#;
 
-/// The starter body for a model, or `None` for a model without one.
-fn body(model: &str) -> Option<&'static str> {
-    Some(match model {
-        "datagram" => DATAGRAM,
-        "reliable" => RELIABLE,
-        "rpc" => RPC,
-        _ => return None,
-    })
+/// The starter body for a model and the duration it needs, or `None` for a
+/// model without one.
+fn body(model: &str) -> Option<(String, String)> {
+    let own = match model {
+        "datagram" => Some(DATAGRAM),
+        "reliable" => Some(RELIABLE),
+        "rpc" => Some(RPC),
+        _ => None,
+    };
+    if let Some(b) = own {
+        return Some((b.to_string(), "10s".to_string()));
+    }
+    from_builtin(model)
+}
+
+/// For models without a hand-written starter: the `[model]` table and
+/// everything after it from the first built-in predict lab that uses the
+/// model, which is known to load, run and grade.
+fn from_builtin(model: &str) -> Option<(String, String)> {
+    for src in super::catalog::builtin() {
+        let Ok(lab) = super::load_str(src.text, src.file) else { continue };
+        if lab.model.name() != model || lab.kind != super::LabKind::Predict {
+            continue;
+        }
+        let start = src.text.find("\n[model]")? + 1;
+        let body = format!(
+            "\n# The model, network, faults and questions below come from the built-in\n# lab {}: adapt them.\n{}",
+            lab.code(),
+            &src.text[start..]
+        );
+        return Some((body, crate::sim::Dur(lab.duration).to_string()));
+    }
+    None
 }
 
 /// A starter lab for `model`, numbered and named as given. `file` is how the
 /// comments name it.
 pub fn starter(model: &str, number: u32, slug: &str, file: &str) -> Result<String, String> {
-    let body = body(model).ok_or_else(|| {
+    let (body, duration) = body(model).ok_or_else(|| {
         format!("no starter for model `{model}` yet; models with one: {}", with_starters().join(", "))
     })?;
     let title = slug.replace('-', " ");
@@ -190,6 +215,7 @@ pub fn starter(model: &str, number: u32, slug: &str, file: &str) -> Result<Strin
         .replace("{code}", &format!("{number:02}-{slug}"))
         .replace("{number}", &number.to_string())
         .replace("{slug}", slug)
+        .replace("{duration}", &duration)
         .replace("{title}", &format!("{}{}", title[..1].to_uppercase(), &title[1..]));
     Ok(format!("{head}{body}"))
 }

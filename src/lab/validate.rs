@@ -34,6 +34,7 @@ const TOP_KEYS: &[&str] = &[
     "question",
     "invariant",
     "explore",
+    "tune",
 ];
 const REQUIRED: &[&str] = &["number", "slug", "title", "kind", "seed", "intro"];
 

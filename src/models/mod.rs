@@ -32,7 +32,8 @@ pub enum ModelConfig {
 }
 
 /// The model names a lab file may use, in catalogue order.
-pub const MODEL_NAMES: &[&str] = &["datagram", "reliable", "rpc", "nfs", "afs", "integrity", "primary-backup", "quorum"];
+pub const MODEL_NAMES: &[&str] =
+    &["datagram", "reliable", "rpc", "nfs", "afs", "integrity", "primary-backup", "quorum"];
 
 /// Everything one run needs: the lab after seed, overrides and faults.
 #[derive(Clone, Debug, PartialEq)]
