@@ -529,7 +529,8 @@ fn odd_folders_and_files_are_reported_not_fatal() {
     assert!(problems(1).is_null(), "hidden files are skipped");
     #[cfg(unix)]
     assert!(problems(2)[0]["reason"].as_str().unwrap().contains("not a regular file"), "{}", problems(2));
-    assert_eq!(r["summary"]["graded"], 3 * catalog::all().unwrap().len());
+    let predict = catalog::all().unwrap().into_iter().filter(|l| l.tune.is_none()).count();
+    assert_eq!(r["summary"]["graded"], 3 * predict);
 }
 
 #[test]
@@ -565,4 +566,46 @@ fn batch_usage_errors_exit_2_with_one_line() {
     let o = batch(&dir, &["--labs", "3,1", "--format", "csv"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.starts_with("student,01-lost-messages,03-rpc,total\n"), "{}", o.stdout);
+}
+
+#[test]
+fn a_tune_labs_parameter_files_are_graded_by_their_goals_in_a_class() {
+    let dir = tempfile::tempdir().unwrap();
+    let class = dir.path().join("class");
+    let template = String::from_utf8(
+        Command::cargo_bin("distlab").unwrap().args(["run", "9", "--template"]).output().unwrap().stdout,
+    )
+    .unwrap();
+    let good = template
+        .lines()
+        .map(|l| match l.split_once(" = ").map(|(k, _)| k) {
+            Some("timeout") => "timeout = \"120ms\"".to_string(),
+            Some("backoff") => "backoff = 1.0".to_string(),
+            Some("max_retries") => "max_retries = 6".to_string(),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (student, text) in
+        [("ann", good.as_str()), ("ben", template.as_str()), ("cat", "lab = 9\n[params]\ntimout = \"1s\"\n")]
+    {
+        std::fs::create_dir_all(class.join(student)).unwrap();
+        std::fs::write(class.join(student).join("09-tune-retry.toml"), text).unwrap();
+    }
+    let out = Command::cargo_bin("distlab")
+        .unwrap()
+        .args(["check", "--submissions", class.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "cat's file cannot be graded");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = r.to_string();
+    assert!(text.contains("did you mean `timeout`"), "{text}");
+    let cell = |who: &str| -> serde_json::Value {
+        let s = r["students"].as_array().unwrap().iter().find(|s| s["student"] == who).unwrap().clone();
+        s["labs"][0].clone()
+    };
+    assert_eq!(cell("ann")["score"], 4.0, "{text}");
+    assert_eq!(cell("ann")["max_score"], 4.0);
+    assert_eq!(cell("ben")["score"], 0.0, "the lab's own poor settings meet no goal");
 }

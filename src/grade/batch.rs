@@ -153,6 +153,8 @@ enum Found<'a> {
     Answers(&'a Lab, AnswersFile),
     /// Cannot be graded; attributed to a lab when its name or contents say which.
     Broken(Option<&'a Lab>, String),
+    /// A tune lab's parameter file, already graded over the lab's seeds.
+    Tuned(&'a Lab, GradedFile),
     /// Answers for a real lab that is not being graded.
     Ignored,
 }
@@ -163,6 +165,13 @@ fn examine<'a>(opts: &'a Options, rel: &str, path: &Path) -> Found<'a> {
         Ok(t) => t,
         Err(e) => return Found::Broken(by_name, format!("{rel}: {e}")),
     };
+    // A tune lab's file holds parameters, graded over its seeds.
+    if let Some(lab) = by_name.filter(|l| l.tune.is_some()) {
+        return match crate::grade::tune::check(lab, &lab.number.to_string(), path) {
+            Ok(report) => Found::Tuned(lab, tuned_file(&report, &lab.title, rel)),
+            Err(d) => Found::Broken(Some(lab), format!("{rel}: {}", d.message)),
+        };
+    }
     let a = match AnswersFile::parse(&text, rel) {
         Ok(a) => a,
         Err(d) => return Found::Broken(by_name, d.to_string()),
@@ -213,7 +222,7 @@ fn grade_student(opts: &Options, cache: &Cache, name: &str, dir: &Path) -> Submi
         match examine(opts, &rel, path) {
             Found::Ignored => {}
             Found::Broken(None, reason) => out.problems.push(Problem { file: rel, reason }),
-            f @ (Found::Answers(lab, _) | Found::Broken(Some(lab), _)) => {
+            f @ (Found::Answers(lab, _) | Found::Broken(Some(lab), _) | Found::Tuned(lab, _)) => {
                 by_lab.entry(lab.number).or_default().push((rel, f))
             }
         }
@@ -236,11 +245,45 @@ fn grade_student(opts: &Options, cache: &Cache, name: &str, dir: &Path) -> Submi
         let Some((rel, found)) = files.pop() else { continue };
         out.cells.push(match found {
             Found::Answers(lab, a) => grade_file(opts, cache, name, lab, &a),
+            Found::Tuned(_, graded) => Cell::Graded(graded),
             Found::Broken(_, reason) => Cell::Error { lab: lab_number, file: rel, reason },
             Found::Ignored => continue,
         });
     }
     out
+}
+
+/// A tune report as a graded file: one row per goal, in place of questions.
+fn tuned_file(r: &crate::grade::tune::TuneReport, title: &str, rel: &str) -> GradedFile {
+    let questions = r
+        .goals
+        .iter()
+        .map(|g| crate::grade::report::QuestionResult {
+            number: g.number,
+            id: g.goal.id(),
+            ask: g.goal.describe(),
+            answer: serde_json::Value::Null,
+            expected: None,
+            score: f64::from(g.points()),
+            max_score: f64::from(g.goal.points),
+            correct: g.passed,
+            message: Some(format!("measured {}", g.measured.text())),
+        })
+        .collect();
+    GradedFile {
+        lab: r.lab,
+        slug: r.slug.clone(),
+        title: title.to_string(),
+        file: rel.to_string(),
+        seed: None,
+        student: None,
+        variant: None,
+        score: f64::from(r.score()),
+        max_score: f64::from(r.max_score()),
+        full_marks: r.passed(),
+        questions,
+        ignored_keys: Vec::new(),
+    }
 }
 
 fn grade_file(opts: &Options, cache: &Cache, folder: &str, lab: &Lab, a: &AnswersFile) -> Cell {

@@ -176,7 +176,10 @@ impl LabInfo {
             lab: lab.number,
             code: lab.code(),
             title: lab.title.clone(),
-            max_score: round2(lab.questions.iter().map(|q| f64::from(q.points)).sum()),
+            max_score: match &lab.tune {
+                Some(t) => f64::from(t.max_points()),
+                None => round2(lab.questions.iter().map(|q| f64::from(q.points)).sum()),
+            },
         }
     }
 }
