@@ -963,12 +963,13 @@ impl Model for Params {
         }
     }
 
-    fn msg_level(&self, msg: &Msg) -> u8 {
-        match msg {
+    fn msg_view(&self, msg: &Msg) -> (u8, bool) {
+        let level = match msg {
             Msg::Heartbeat { .. } | Msg::Ping { .. } | Msg::ViewIs { .. } => 2,
             Msg::ShipAck { .. } => 1,
             _ => 0,
-        }
+        };
+        (level, false)
     }
 
     fn timer_label(&self, tag: u64) -> (u8, Label) {

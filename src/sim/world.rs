@@ -40,16 +40,12 @@ pub trait Model {
     }
     /// How a message reads in the trace.
     fn label(&self, msg: &Self::Msg) -> Label;
-    /// The detail level that shows a message's sends and arrivals (0: always),
-    /// so chatter such as heartbeats can stay out of the default timeline.
-    fn msg_level(&self, _msg: &Self::Msg) -> u8 {
-        0
-    }
     /// How a timer reads in the trace, and the detail level that shows it.
     fn timer_label(&self, tag: u64) -> (u8, Label);
-    /// The detail level at which a message's rows show, and whether its send
-    /// is itself an outcome (question mode hides it). By default a send shows
-    /// always and only its arrival is an outcome.
+    /// The detail level at which a message's rows show (so chatter such as
+    /// heartbeats stays out of the default timeline; the trace records it),
+    /// and whether its send is itself an outcome (question mode hides it). By
+    /// default a send shows always and only its arrival is an outcome.
     fn msg_view(&self, _msg: &Self::Msg) -> (u8, bool) {
         (0, false)
     }
@@ -362,12 +358,12 @@ impl<'m, M: Model> World<'m, M> {
             }
             Pending::Deliver { from, to, id, copy, msg } => {
                 if self.nodes[to].is_none() {
-                    let level = self.model.msg_level(&msg);
+                    let level = self.model.msg_view(&msg).0;
                     self.log(Event::DropAtDown { from, to, id, copy, level, msg });
                     return;
                 }
                 if self.record {
-                    let level = self.model.msg_level(&msg);
+                    let level = self.model.msg_view(&msg).0;
                     self.log(Event::Deliver { from, to, id, copy, level, msg: msg.clone() });
                 }
                 self.with_node(to, |model, state, ctx| model.on_message(state, from, msg, ctx));
@@ -478,7 +474,7 @@ impl<'m, M: Model> World<'m, M> {
                 self.stats.messages += 1;
                 let fate = self.network.transmit(node, to, self.now);
                 if self.record {
-                    let level = self.model.msg_level(&msg);
+                    let level = self.model.msg_view(&msg).0;
                     self.log(Event::Send { from: node, to, id, level, msg: msg.clone(), fate });
                 }
                 let deliver = |copy, msg| Pending::Deliver { from: node, to, id, copy, msg };
