@@ -17,7 +17,7 @@ use crate::sim::{
     fmt_time, Burst, Entry, Event, Label, LinkConfig, Model, MsgId, Network, NodeFault, NodeId, Partition, Run, Stats,
     Time, World,
 };
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum ModelConfig {
@@ -70,9 +70,9 @@ pub struct Outcome {
     pub violations: Vec<Violation>,
     pub end: Time,
     pub stats: Stats,
-    /// Messages whose rows show only at a detail level, or only in solve
-    /// mode (see [`Model::msg_view`]); every other message shows as usual.
-    pub msg_views: BTreeMap<MsgId, (u8, bool)>,
+    /// Messages whose send is itself an answer, shown only in solve mode (see
+    /// [`Model::msg_view`]). Their detail level is in the trace.
+    pub outcome_msgs: BTreeSet<MsgId>,
 }
 
 impl ModelConfig {
@@ -308,20 +308,20 @@ fn run_model<M: Model>(model: &M, sc: &Scenario, facts: FactsFn<M>, check: Check
             violations,
             end: run.end,
             stats: run.stats,
-            msg_views: BTreeMap::new(),
+            outcome_msgs: BTreeSet::new(),
         };
     }
     let facts = facts(model, &run);
     let trace = run.trace.iter().map(|e| erase(model, e)).collect();
-    let msg_views = run
+    let outcome_msgs = run
         .trace
         .iter()
         .filter_map(|e| match &e.event {
-            Event::Send { id, msg, .. } => Some((*id, model.msg_view(msg))).filter(|(_, v)| *v != (0, false)),
+            Event::Send { id, msg, .. } if model.msg_view(msg).1 => Some(*id),
             _ => None,
         })
         .collect();
-    Outcome { nodes, trace, facts, violations, end: run.end, stats: run.stats, msg_views }
+    Outcome { nodes, trace, facts, violations, end: run.end, stats: run.stats, outcome_msgs }
 }
 
 fn erase<M: Model>(model: &M, e: &Entry<M::Msg>) -> Entry<Label> {

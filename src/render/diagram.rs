@@ -106,8 +106,7 @@ pub fn picture(out: &Outcome, sc: &Scenario, view: View) -> Picture {
             Event::Send { from, to, id, msg, fate, level } => {
                 // A message the model keeps at a higher detail level (a
                 // heartbeat), or one that is itself an answer, is not drawn.
-                let (view_level, outcome) = out.msg_views.get(id).copied().unwrap_or((0, false));
-                if !view.shows(view_level.max(*level)) || (outcome && !view.solve) {
+                if !view.shows(*level) || (out.outcome_msgs.contains(id) && !view.solve) {
                     continue;
                 }
                 let label = label_text(msg, view.solve);

@@ -31,7 +31,7 @@ fn fate_text(f: &Fate) -> String {
 
 fn rows(out: &Outcome, sc: &Scenario) -> Vec<Row> {
     let names = &out.nodes;
-    let view = |id: &u64| out.msg_views.get(id).copied().unwrap_or((0, false));
+    let outcome = |id: &u64| out.outcome_msgs.contains(id);
     let mut rows = Vec::new();
     for e in &out.trace {
         let row = |node, label, outcome, level| Row { time: e.time, node, label, outcome, level };
@@ -49,23 +49,21 @@ fn rows(out: &Outcome, sc: &Scenario) -> Vec<Row> {
                     label.push(s(" "));
                 }
                 label.push(s(fate_text(fate)));
-                let (view_level, outcome) = view(id);
-                row(Some(*from), label, outcome, view_level.max(*level))
+                row(Some(*from), label, outcome(id), *level)
             }
-            Event::Deliver { to, id, msg, copy, level, .. } => {
+            Event::Deliver { to, msg, copy, level, .. } => {
                 let mut label = vec![s("arrives: ")];
                 label.extend(msg.iter().cloned());
                 if *copy == 1 {
                     label.push(s(" (network copy)"));
                 }
-                row(Some(*to), label, true, view(id).0.max(*level))
+                row(Some(*to), label, true, *level)
             }
             Event::DropAtDown { to, id, msg, level, .. } => {
                 let mut label = vec![s("✗ ")];
                 label.extend(msg.iter().cloned());
                 label.push(s(format!(" lost: {} is down", names[*to])));
-                let (view_level, outcome) = view(id);
-                row(Some(*to), label, outcome, view_level.max(*level))
+                row(Some(*to), label, outcome(id), *level)
             }
             Event::Timer { node, level, label, .. } => row(Some(*node), label.clone(), false, *level),
             Event::Crash { node } => row(Some(*node), vec![s("✗ CRASH: memory and timers lost")], false, 0),
